@@ -1,0 +1,54 @@
+"""`edgetrack` command line: each subcommand lives in its own module under edge/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules define add_arguments(parser) and main(args) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("edge.commands.run", "track faces from a source and show them on a display"),
+    "bench": ("edge.commands.bench", "per-stage timing and end-to-end fps"),
+    "eval": ("edge.commands.eval", "accuracy and speed of a landmarker on annotated faces"),
+    "synth": ("edge.commands.synth", "render the synthetic face to a video with ground truth"),
+    "train": ("edge.commands.train", "train a model from annotated data (workstation)"),
+    "export": ("edge.commands.export", "convert trained models to TFLite (workstation)"),
+}
+
+
+class UserError(Exception):
+    """Bad input or missing hardware: printed as one line, no traceback."""
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(prog="edgetrack", description="Offline face landmark tracking and effects.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules: dict[str, object] = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("edge.commands"):
+                continue  # not built yet
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        modules[name] = module
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(modules[args.command].main(args) or 0)
+    except (UserError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"edgetrack {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
