@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge.geometry import fit_similarity
+from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT
 from edge.shape_model import ShapeModel
 
 
@@ -13,10 +14,20 @@ def _normalise(shape: np.ndarray) -> np.ndarray:
     return c / np.sqrt((c**2).sum(1).mean())
 
 
+def _upright(shape: np.ndarray) -> np.ndarray:
+    """Rotate a centred shape so its outer-eye-corner line is horizontal: the model frame is an upright face."""
+    d = shape[OUTER_EYE_RIGHT] - shape[OUTER_EYE_LEFT]
+    if shape.shape[0] <= max(OUTER_EYE_LEFT, OUTER_EYE_RIGHT) or not np.any(d):
+        return shape
+    a = -np.arctan2(d[1], d[0])
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return shape @ rot.T
+
+
 def procrustes_align(shapes: np.ndarray, n_iter: int = 20, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """Align every shape to a common mean by similarity; returns (aligned shapes, mean)."""
     shapes = np.asarray(shapes, dtype=np.float64)
-    mean = _normalise(shapes[0])
+    mean = _upright(_normalise(shapes[0]))
     aligned = shapes.copy()
     for _ in range(n_iter):
         aligned = np.stack([fit_similarity(s, mean).apply(s) for s in shapes])
@@ -27,6 +38,7 @@ def procrustes_align(shapes: np.ndarray, n_iter: int = 20, tol: float = 1e-7) ->
             mean = new_mean
             break
         mean = new_mean
+    mean = _upright(mean)
     aligned = np.stack([fit_similarity(s, mean).apply(s) for s in shapes])
     return aligned, mean
 
