@@ -147,7 +147,9 @@ def feather(mask: np.ndarray, radius: int) -> np.ndarray:
         return mask.astype(np.float32) / 255.0
     k = 2 * radius + 1
     eroded = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    return cv2.GaussianBlur(eroded.astype(np.float32) / 255.0, (0, 0), radius / 2)
+    soft = cv2.GaussianBlur(eroded.astype(np.float32) / 255.0, (0, 0), radius / 2)
+    # the blur's tail reaches past the erosion; outside the mask the warped image is undefined
+    return soft * (mask > 0)
 
 
 class FaceMesh:
