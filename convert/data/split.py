@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,5 +83,8 @@ def load_or_make_split(data_dir: Path | str, samples: list[FaceSample], val_frac
         if not new:
             return split
     split = make_split(dataset, [s.name for s in samples], val_fraction, seed)
-    split.save(path)
+    try:
+        split.save(path)
+    except OSError as exc:  # a read-only install still evaluates; the split is a pure function of the names
+        print(f"note: could not record the split at {path} ({exc.strerror}); using it unrecorded", file=sys.stderr)
     return split

@@ -10,6 +10,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "shape": ("convert.shape.cli", "Procrustes + PCA shape model"),
     "boxmap": ("convert.boxmap", "mapping from detector boxes to landmark boxes"),
     "texture": ("convert.texture", "mean face texture for the synthetic face"),
+    "peers": ("convert.peers", "box mapping and point correspondence for the reference landmarkers"),
     "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
     "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
 }
