@@ -1,0 +1,68 @@
+"""Displays by spec: auto, fb[:/dev/fbN], sdl, http[:PORT], file:PATH, none.
+
+`auto` picks a desktop window when there is a desktop, SDL on KMS/DRM when there is a
+GPU card and pygame, the framebuffer when /dev/fb0 is writable, else the http page,
+and says which.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import sys
+
+from edge.displays.base import Display, NoDisplay
+from edge.displays.fb import FbGeometry, FramebufferDisplay, read_geometry
+from edge.displays.http import HttpDisplay
+from edge.displays.overlay import draw_overlay
+from edge.displays.sdl import SdlDisplay, desktop_present
+from edge.displays.video import VideoFileDisplay
+
+__all__ = [
+    "Display",
+    "FbGeometry",
+    "FramebufferDisplay",
+    "HttpDisplay",
+    "NoDisplay",
+    "SdlDisplay",
+    "VideoFileDisplay",
+    "draw_overlay",
+    "make_display",
+    "read_geometry",
+]
+
+
+def _has_pygame() -> bool:
+    return importlib.util.find_spec("pygame") is not None
+
+
+def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080, fb_device: str = "/dev/fb0", log=None) -> Display:
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    spec = spec.strip()
+    if spec == "auto":
+        if desktop_present() and _has_pygame():
+            log("display: auto -> sdl (desktop window)")
+            return SdlDisplay(fullscreen=False)
+        if glob.glob("/dev/dri/card*") and _has_pygame() and os.access(glob.glob("/dev/dri/card*")[0], os.W_OK):
+            log("display: auto -> sdl (KMS/DRM full screen)")
+            return SdlDisplay(fullscreen=True)
+        if os.path.exists(fb_device) and os.access(fb_device, os.W_OK):
+            log(f"display: auto -> fb ({fb_device})")
+            return FramebufferDisplay(fb_device)
+        log("display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")
+        return HttpDisplay(http_host, http_port)
+    if spec == "none":
+        return NoDisplay()
+    if spec == "sdl":
+        return SdlDisplay()
+    if spec == "fb" or spec.startswith("fb:"):
+        return FramebufferDisplay(spec[3:] if spec.startswith("fb:") else fb_device)
+    if spec == "http" or spec.startswith("http:"):
+        port = spec[5:] if spec.startswith("http:") else str(http_port)
+        if not port.isdigit():
+            raise ValueError(f"display {spec!r}: use http or http:PORT")
+        return HttpDisplay(http_host, int(port))
+    if spec.startswith("file:"):
+        return VideoFileDisplay(spec[5:])
+    raise ValueError(f"display {spec!r} not understood; use auto, fb[:/dev/fbN], sdl, http[:PORT], file:PATH or none")

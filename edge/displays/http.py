@@ -1,0 +1,205 @@
+"""`http`: an MJPEG stream and a small page with live fps, on 127.0.0.1 by default.
+
+For browser kiosks (Chromium in kiosk mode pointed at the page) and for checking a
+headless box from another room over an SSH tunnel. JPEG encoding happens in one
+encoder thread and only while someone is watching, so an unwatched stream costs the
+tracking loop nothing but a reference swap.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+
+from edge.displays.base import Display
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>EdgeTrack</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ html,body{margin:0;height:100%;background:#000;color:#ddd;font:14px sans-serif}
+ #v{display:block;margin:0 auto;max-width:100vw;max-height:calc(100vh - 24px)}
+ #bar{height:24px;line-height:24px;padding:0 8px}
+</style></head>
+<body><img id="v" src="/stream.mjpg" alt="live video">
+<div id="bar">fps <span id="fps">-</span> &middot; frame <span id="frame">-</span>
+ &middot; faces <span id="faces">-</span> &middot; <span id="info"></span></div>
+<script>
+async function poll(){
+  try{
+    const s = await (await fetch('/stats', {cache:'no-store'})).json();
+    document.getElementById('fps').textContent = s.fps.toFixed(1);
+    document.getElementById('frame').textContent = s.frame;
+    document.getElementById('faces').textContent = s.faces;
+    document.getElementById('info').textContent = s.info || '';
+    const v = document.getElementById('v');
+    document.body.dataset.image = v.naturalWidth + 'x' + v.naturalHeight;
+  }catch(e){}
+  setTimeout(poll, 500);
+}
+poll();
+</script></body></html>
+"""
+
+BOUNDARY = "edgetrackframe"
+
+
+class HttpDisplay(Display):
+    name = "http"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, quality: int = 80, max_fps: float = 30.0) -> None:
+        self.host, self.port, self.quality, self.max_fps = host, port, quality, max_fps
+        self.server: ThreadingHTTPServer | None = None
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._frame_seq = 0
+        self._jpeg: bytes | None = None
+        self._jpeg_seq = 0
+        self._stats: dict = {"fps": 0.0, "frame": 0, "faces": 0, "info": ""}
+        self._watch_until = 0.0
+        self._clients = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.jpegs_encoded = 0
+
+    @property
+    def where(self) -> str:  # type: ignore[override]
+        return f"http://{self.host}:{self.port}/"
+
+    def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
+        handler = _make_handler(self)
+        try:
+            self.server = ThreadingHTTPServer((self.host, self.port), handler)
+        except OSError as exc:
+            raise RuntimeError(
+                f"http display cannot listen on {self.host}:{self.port} ({exc.strerror}); pass another --http-port"
+            ) from None
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        for target, name in ((self.server.serve_forever, "http display"), (self._encode_loop, "jpeg encoder")):
+            th = threading.Thread(target=target, name=name, daemon=True)
+            th.start()
+            self._threads.append(th)
+
+    # -- pipeline side
+    def wants_frames(self) -> bool:
+        return self._clients > 0 or time.monotonic() < self._watch_until
+
+    def show(self, image: np.ndarray) -> None:
+        with self._cond:
+            self._frame = image
+            self._frame_seq += 1
+            self._cond.notify_all()
+
+    def status(self, **stats) -> None:
+        self._stats.update(stats)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        for th in self._threads:
+            th.join(timeout=1.0)
+        self._threads = []
+
+    # -- encoder thread: newest frame -> JPEG, at most max_fps, only while watched
+    def _encode_loop(self) -> None:
+        seen = 0
+        min_gap = 1.0 / self.max_fps if self.max_fps > 0 else 0.0
+        last = 0.0
+        while not self._stop.is_set():
+            with self._cond:
+                self._cond.wait_for(lambda s=seen: self._frame_seq != s or self._stop.is_set(), timeout=0.5)
+                if self._stop.is_set():
+                    return
+                if self._frame_seq == seen:
+                    continue
+                frame, seen = self._frame, self._frame_seq
+            wait = last + min_gap - time.monotonic()
+            if wait > 0:
+                self._stop.wait(wait)
+            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+            last = time.monotonic()
+            if not ok:
+                continue
+            with self._cond:
+                self._jpeg = buf.tobytes()
+                self._jpeg_seq += 1
+                self.jpegs_encoded += 1
+                self._cond.notify_all()
+
+    def _next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[bytes | None, int]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._jpeg_seq != after or self._stop.is_set(), timeout=timeout)
+            return self._jpeg, self._jpeg_seq
+
+    def _touch(self) -> None:
+        self._watch_until = time.monotonic() + 2.0
+
+
+def _make_handler(display: HttpDisplay):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "EdgeTrack"
+
+        def log_message(self, *args) -> None:  # quiet: a kiosk's journal is not a web log
+            pass
+
+        def _send(self, body: bytes, ctype: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            if path in ("/", "/index.html"):
+                display._touch()
+                self._send(PAGE.encode(), "text/html; charset=utf-8")
+            elif path == "/stats":
+                display._touch()
+                self._send(json.dumps(display._stats).encode(), "application/json")
+            elif path == "/frame.jpg":
+                display._touch()
+                jpeg, _ = display._next_jpeg(-1 if display._jpeg is None else display._jpeg_seq - 1, timeout=2.0)
+                if jpeg is None:
+                    self.send_error(503, "no frame yet")
+                else:
+                    self._send(jpeg, "image/jpeg")
+            elif path == "/stream.mjpg":
+                self._stream()
+            else:
+                self.send_error(404)
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            display._clients += 1
+            seq = -1
+            try:
+                while not display._stop.is_set():
+                    jpeg, new_seq = display._next_jpeg(seq)
+                    if jpeg is None or new_seq == seq:
+                        continue
+                    seq = new_seq
+                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                    self.wfile.write(head + jpeg + b"\r\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass
+            finally:
+                display._clients -= 1
+
+    return Handler

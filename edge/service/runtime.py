@@ -1,0 +1,260 @@
+"""The runtime loop: capture -> detect/landmarks -> smoothing -> signals -> effects -> display/output.
+
+One loop serves `edgetrack run` (until the source ends, --frames, SIGTERM or the window
+closes) and `edgetrack bench` (which reads the per-stage times it records). Each stage is
+timed per frame in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.displays import Display, draw_overlay, make_display
+from edge.displays.overlay import to_bgr
+from edge.faces import TrackedFace
+from edge.smooth import FaceSmoother, SmoothParams
+from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
+from edge.tracking import Tracker, pick_landmarker
+
+STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "effect", "display", "output")
+
+
+def set_threads(n: int) -> None:
+    """OpenCV, numba and BLAS threads: one by default, so a Pi keeps cores for the camera and screen."""
+    import cv2
+
+    cv2.setNumThreads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(n)
+    else:
+        import numba
+
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+
+
+def load_effects(specs: list[str]) -> list[Any]:
+    if not specs:
+        return []
+    try:
+        from edge.effects import make_effect
+    except ImportError as exc:
+        raise RuntimeError(f"effects are not available in this build ({exc}); drop --effect") from None
+    return [make_effect(s) for s in specs]
+
+
+def signals_fn() -> Callable[[np.ndarray], dict[str, float]] | None:
+    try:
+        from edge.expressions import compute_signals
+    except ImportError:
+        return None
+    return compute_signals
+
+
+@dataclass
+class RunResult:
+    frames: int = 0
+    wall_s: float = 0.0
+    fps: float = 0.0
+    stage_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    faces_per_frame: list[int] = field(default_factory=list)
+    lag_ms: list[float] = field(default_factory=list)  # capture -> shown, live sources only
+    frame_end: list[float] = field(default_factory=list)  # perf_counter at the end of each frame
+    ended_by: str = ""
+    landmarker: str = ""
+    source: str = ""
+    display: str = ""
+
+
+class Runtime:
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        log: Callable[[str], None] | None = None,
+        source: Source | None = None,
+        display: Display | None = None,
+        stop=None,
+        notifier=None,
+        record: bool = False,
+        on_frame: Callable[[Any, list[TrackedFace]], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        set_threads(cfg["threads"])
+        self.source = source or make_source(cfg["source"], cfg["width"], cfg["height"], cfg["camera_fps"], log=self.log)
+        self.display = display or make_display(cfg["display"], cfg["http_host"], cfg["http_port"], cfg["fb_device"], log=self.log)
+        self.landmarker, why = pick_landmarker(cfg["landmarker"], cfg["threads"], cfg["delegate"], cfg["model"])
+        self.log(why)
+        from edge.detect import make_detector
+
+        detector = make_detector(cfg["detector"])
+        self.tracker = Tracker(self.landmarker, detector, cfg["max_faces"], cfg["redetect_score"], cfg["detect_every"])
+        params = SmoothParams(cfg["smooth_min_cutoff"], cfg["smooth_beta"], cfg["smooth_pose_min_cutoff"], cfg["smooth_pose_beta"])
+        self.smoother = FaceSmoother(params) if cfg["smooth"] else None
+        self.flow = None
+        if cfg["smooth"] and cfg["smooth_flow"]:
+            from edge.smooth.flow import FlowFusion
+
+            self.flow = FlowFusion()
+        self.effects = load_effects(cfg["effect"])
+        self.signals = signals_fn()
+        self.stop = stop
+        self.notifier = notifier
+        self.record = record
+        self.on_frame = on_frame
+        self.feed: FrameByFrame | LatestFrame | None = None
+        self.out_file = None
+        self.delegate = str(getattr(self.landmarker, "delegate", "") or cfg["delegate"] or "cpu")
+        self.info = f"{self.landmarker.name} / {self.delegate}"
+        self.fps = 0.0
+
+    def _media_time(self, frame, t_start: float) -> float:
+        if self.source.live:
+            return frame.t - t_start
+        return frame.index / (self.source.fps or 30.0)
+
+    def _stopped(self) -> bool:
+        return bool(self.stop) if self.stop is not None else False
+
+    def run(self) -> RunResult:
+        cfg = self.cfg
+        res = RunResult(landmarker=self.landmarker.name, source=self.source.name, display=self.display.name)
+        self.feed = make_feed(self.source, loop=cfg["loop"], realtime=cfg["realtime"])
+        if cfg["landmarks_out"]:
+            path = Path(cfg["landmarks_out"])
+            if not path.parent.is_dir():
+                raise FileNotFoundError(f"folder {path.parent} for --landmarks-out does not exist; create it first")
+            self.out_file = path.open("w", buffering=1 << 16)
+        opened_display = False
+        t_start = time.monotonic()
+        last_status = t_start
+        ready = False
+        frames_since, t_since = 0, t_start
+        try:
+            self.feed.start()
+            self.display.open(cfg["width"], cfg["height"], float(self.source.fps or 30.0))
+            opened_display = True
+            if self.display.where:
+                self.log(f"display: {self.display.name} -> {self.display.where}")
+            while not self._stopped():
+                if cfg["frames"] and res.frames >= cfg["frames"]:
+                    res.ended_by = f"--frames {cfg['frames']}"
+                    break
+                t0 = time.perf_counter()
+                try:
+                    frame = self.feed.get(timeout=0.5)
+                except TimeoutError as exc:
+                    if self.notifier is not None:
+                        self.notifier.watchdog()
+                    if time.monotonic() - last_status > cfg["status_every"]:
+                        last_status = time.monotonic()
+                        self.log(f"waiting: {exc}")
+                        if self.notifier is not None:
+                            self.notifier.status(f"waiting for {self.source.name}")
+                    continue
+                if frame is None:
+                    res.ended_by = "end of source"
+                    break
+                t1 = time.perf_counter()
+                faces = self.tracker.update(frame.image)
+                t2 = time.perf_counter()
+                ts = self._media_time(frame, t_start)
+                if self.smoother is not None:
+                    if self.flow is not None:
+                        self.flow.fuse(frame.image, faces)
+                    for f in faces:
+                        f.points = self.smoother.smooth(f.id, f.raw_points, ts)
+                    self.smoother.keep_only({f.id for f in faces})
+                t3 = time.perf_counter()
+                if self.signals is not None:
+                    for f in faces:
+                        f.signals = self.signals(f.points)
+                t4 = time.perf_counter()
+                image = frame.display if frame.display is not None else frame.image
+                scale = image.shape[1] / frame.image.shape[1]
+                shown = _scaled(faces, scale) if scale != 1.0 else faces
+                if self.effects:
+                    image = to_bgr(image)
+                    for eff in self.effects:
+                        image = eff.apply(image, shown)
+                t5 = time.perf_counter()
+                if self.display.wants_frames():
+                    image = to_bgr(image)
+                    if cfg["overlay"]:
+                        draw_overlay(image, shown, f"{self.fps:5.1f} fps  {self.info}")
+                    self.display.show(image)
+                t6 = time.perf_counter()
+                if self.out_file is not None:
+                    line = {"frame": frame.index, "t": round(ts, 4), "faces": [f.to_json() for f in faces]}
+                    self.out_file.write(json.dumps(line, separators=(",", ":")) + "\n")
+                if self.on_frame is not None:
+                    self.on_frame(frame, faces)
+                t7 = time.perf_counter()
+                res.frames += 1
+                frames_since += 1
+                if self.record:
+                    ms = self.tracker.stats.ms
+                    st = res.stage_ms
+                    st["capture"].append((t1 - t0) * 1e3)
+                    st["detect"].append(ms.get("detect", 0.0))
+                    st["landmarks"].append(ms.get("landmarks", 0.0))
+                    st["smoothing"].append((t3 - t2) * 1e3)
+                    st["signals"].append((t4 - t3) * 1e3)
+                    st["effect"].append((t5 - t4) * 1e3)
+                    st["display"].append((t6 - t5) * 1e3)
+                    st["output"].append((t7 - t6) * 1e3)
+                    res.faces_per_frame.append(len(faces))
+                    res.frame_end.append(t7)
+                    if self.source.live:
+                        res.lag_ms.append((time.monotonic() - frame.t) * 1e3)
+                now = time.monotonic()
+                if now - t_since >= 1.0:
+                    self.fps = frames_since / (now - t_since)
+                    frames_since, t_since = 0, now
+                if self.notifier is not None:
+                    if not ready:
+                        ready = True
+                        self.notifier.ready(f"tracking {self.source.name} -> {self.display.name}")
+                    self.notifier.watchdog(now)
+                self.display.status(fps=self.fps, frame=frame.index, faces=len(faces), info=self.info)
+                if now - last_status >= cfg["status_every"]:
+                    last_status = now
+                    text = f"{self.fps:.1f} fps, frame {frame.index}, {len(faces)} face(s), {self.source.name} -> {self.display.name}"
+                    self.log(text)
+                    if self.notifier is not None:
+                        self.notifier.status(text)
+                if self.display.closed_by_user:
+                    res.ended_by = "window closed"
+                    break
+            else:
+                res.ended_by = getattr(self.stop, "signal_name", "") or "stopped"
+        finally:
+            res.wall_s = time.monotonic() - t_start
+            res.fps = res.frames / res.wall_s if res.wall_s > 0 else 0.0
+            if self.notifier is not None:
+                self.notifier.stopping(f"stopping after {res.frames} frames ({res.ended_by or 'error'})")
+            self.feed.stop()
+            if opened_display:
+                self.display.close()
+            if self.out_file is not None:
+                self.out_file.close()
+        return res
+
+
+def _scaled(faces: list[TrackedFace], s: float) -> list[TrackedFace]:
+    from edge.geometry import Box
+
+    out = []
+    for f in faces:
+        box = Box(f.box.x * s, f.box.y * s, f.box.w * s, f.box.h * s, f.box.score) if f.box is not None else None
+        out.append(TrackedFace(f.id, f.points * s, f.score, box, f.raw_points, f.signals))
+    return out

@@ -1,0 +1,99 @@
+"""Video files and V4L2 cameras through OpenCV."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+
+from edge.sources.base import Frame, Source, SourceLost
+
+
+class VideoFileSource(Source):
+    """A video file, read frame by frame (every frame, in order)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"file:{self.path}"
+        self.cap: cv2.VideoCapture | None = None
+        self.index = 0
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise FileNotFoundError(f"video file {self.path} not found; give an existing file:PATH")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise ValueError(f"OpenCV cannot read {self.path} as a video; convert it to mp4/avi")
+        self.cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and fps > 0 else 30.0
+        self.index = 0
+
+    def read(self) -> Frame | None:
+        if self.cap is None:
+            self.open()
+        ok, image = self.cap.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(image, self.index)
+        self.index += 1
+        return frame
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class V4L2Source(Source):
+    """A USB / CSI camera through OpenCV's V4L2 backend, buffer of one so frames are fresh."""
+
+    live = True
+
+    def __init__(self, device: int | str, width: int = 640, height: int = 480, fps: int = 30) -> None:
+        self.device = device
+        self.name = f"v4l2:{device}"
+        self.width, self.height, self.fps = width, height, float(fps)
+        self.cap: cv2.VideoCapture | None = None
+        self.index = 0
+
+    def open(self) -> None:
+        dev = self.device
+        if isinstance(dev, str) and dev.startswith("/dev/") and not Path(dev).exists():
+            raise SourceLost(f"camera {dev} is not there")
+        cap = cv2.VideoCapture(dev, cv2.CAP_V4L2)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceLost(f"camera {dev} could not be opened")
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        cap.set(cv2.CAP_PROP_FPS, self.fps)
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self.cap = cap
+
+    def read(self) -> Frame | None:
+        if self.cap is None:
+            self.open()
+        ok, image = self.cap.read()
+        if not ok or image is None:
+            raise SourceLost(f"camera {self.device} stopped giving frames")
+        t = time.monotonic()
+        frame = Frame(image, self.index, t)
+        self.index += 1
+        return frame
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+def parse_v4l2(spec: str) -> int | str:
+    """'v4l2:0' -> 0, '/dev/video2' -> '/dev/video2', 'v4l2:/dev/video2' -> '/dev/video2'."""
+    rest = spec.split(":", 1)[1] if spec.startswith("v4l2:") else spec
+    if rest.isdigit():
+        return int(rest)
+    if rest.startswith("/dev/video"):
+        return rest
+    raise ValueError(f"camera {spec!r} not understood; use v4l2:N or /dev/videoN")
