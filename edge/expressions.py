@@ -24,10 +24,10 @@ CALIBRATION_FILE = "expressions.json"
 # Fallbacks when models/expressions.json is absent: values from a calibration run on the
 # shared data (see convert/expressions.py), so a bare checkout still gives sensible signals.
 DEFAULTS: dict[str, dict[str, float]] = {
-    "ear": {"neutral": 0.30, "full": 0.10, "threshold": 0.19},
-    "mouth_gap": {"neutral": 0.0, "full": 0.35, "threshold": 0.5},
-    "smile": {"neutral": 0.0, "full": 0.15, "threshold": 0.5},
-    "brow": {"neutral": 0.55, "full": 0.70, "threshold": 0.5},
+    "ear": {"neutral": 0.296, "full": 0.008, "threshold": 0.152},
+    "mouth_gap": {"neutral": 0.0, "full": 0.291, "threshold": 0.463},
+    "smile": {"neutral": -0.016, "full": 0.310, "threshold": 0.393, "width_neutral": 0.942},
+    "brow": {"neutral": 0.374, "full": 0.501, "threshold": 0.5},
 }
 # Depth of the nose tip in front of the jaw's widest points, in units of the half face
 # width (anthropometric, ~1): yaw = atan(asymmetry / NOSE_DEPTH).
