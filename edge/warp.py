@@ -137,7 +137,8 @@ def paste(frame: np.ndarray, region: WarpResult, alpha: np.ndarray | None = None
     a = (region.mask.astype(np.float32) / 255.0) if alpha is None else alpha
     if roi.ndim == 3:
         a = a[..., None]
-    roi[:] = (region.image.astype(np.float32) * a + roi.astype(np.float32) * (1 - a) + 0.5).astype(frame.dtype)
+    blend = region.image.astype(np.float32) * a + roi.astype(np.float32) * (1 - a)
+    roi[:] = (blend + 0.5).astype(frame.dtype) if frame.dtype.kind in "ui" else blend  # round only integer frames
     return frame
 
 

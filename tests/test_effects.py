@@ -1,0 +1,181 @@
+"""Face effects on the synthetic face and on generated images: geometry is exact, identity is
+identity, bad input is one clear error."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.effects import apply_all, make_effect, make_effects, parse_args
+from edge.effects.caricature import CaricatureEffect
+from edge.effects.reshape import reshape_face, shared_model
+from edge.effects.swap import SwapEffect, colour_match, load_donor, poisson_blend
+from edge.faces import TrackedFace
+from edge.synth import SyntheticFace
+from edge.warp import extend_points
+
+
+@pytest.fixture(scope="module")
+def synth_frame() -> tuple[np.ndarray, np.ndarray]:
+    frame, truths = SyntheticFace(640, 480, seed=0).render(30)
+    return frame, truths[0].points
+
+
+def _face(points: np.ndarray) -> list[TrackedFace]:
+    return [TrackedFace(0, np.asarray(points, np.float32), 1.0)]
+
+
+def _big_face(scale: float = 90.0, centre=(200.0, 170.0)) -> np.ndarray:
+    return shared_model().mean * scale + np.asarray(centre)
+
+
+def test_reshape_maps_source_landmarks_exactly_onto_target_landmarks():
+    rng = np.random.default_rng(0)
+    src = _big_face(centre=(300.0, 280.0))
+    # targets on whole pixels: the output pixel there must hold the source point's coordinates
+    dst = np.round(src + rng.normal(0, 2.0, src.shape))
+    h, w = 560, 600
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    coords = np.dstack([xx, yy])
+    out = reshape_face(coords.copy(), src, dst)
+    got = out[dst[:, 1].astype(int), dst[:, 0].astype(int)]
+    # remap interpolates in 1/32-pixel fixed point
+    np.testing.assert_allclose(got, src, atol=1 / 32 + 1e-3)
+    # and outside the pinned boundary ring nothing moved
+    ring = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(ring, cv2.convexHull(np.round(extend_points(src)).astype(np.int32)), 255)
+    outside = cv2.dilate(ring, np.ones((3, 3), np.uint8)) == 0
+    assert outside.sum() > 0.2 * h * w
+    assert np.array_equal(out[outside], coords[outside])
+
+
+@pytest.mark.parametrize("spec", ["caricature:1", "deform:smile=0", "deform:p4=0"])
+def test_identity_factor_leaves_the_frame_unchanged(synth_frame, spec):
+    frame, pts = synth_frame
+    out = make_effect(spec).apply(frame.copy(), _face(pts))
+    assert np.array_equal(out, frame)
+
+
+def test_caricature_scales_the_shape_parameters_and_changes_only_the_face(synth_frame):
+    frame, pts = synth_frame
+    model = shared_model()
+    effect = CaricatureEffect(factor=2.0, max_sigma=100.0)
+    target = effect.target(pts)
+    _, p0 = model.fit(pts)
+    _, p1 = model.fit(target)
+    np.testing.assert_allclose(p1, 2.0 * p0, atol=1e-3 * np.abs(p0).max())
+    out = effect.apply(frame.copy(), _face(pts))
+    changed = np.abs(out.astype(int) - frame).max(2) > 0
+    assert changed.any()
+    ys, xs = np.nonzero(changed)
+    lo, hi = pts.min(0), pts.max(0)
+    size = hi - lo
+    assert xs.min() >= lo[0] - size[0] and xs.max() <= hi[0] + size[0]
+    assert ys.min() >= lo[1] - size[1] and ys.max() <= hi[1] + size[1]
+
+
+def test_deform_presets_move_the_intended_landmarks():
+    pts = _big_face()
+    smile = make_effect("deform:smile").target(pts)
+    assert smile[48, 1] < pts[48, 1] and smile[54, 1] < pts[54, 1]  # corners up
+    assert smile[54, 0] - smile[48, 0] > pts[54, 0] - pts[48, 0]  # mouth wider
+    assert np.allclose(smile[:17], pts[:17])  # jaw untouched
+    chin = make_effect("deform:long_chin").target(pts)
+    assert chin[8, 1] > pts[8, 1] + 5 and np.allclose(chin[17:], pts[17:])
+    eyes = make_effect("deform:wide_eyes").target(pts)
+    assert np.ptp(eyes[36:42, 1]) > np.ptp(pts[36:42, 1])
+
+
+def test_effect_specs_parse_and_bad_input_is_one_clear_error():
+    assert parse_args("a, b=2 ,c") == (["a", "c"], {"b": "2"})
+    effects = make_effects(["caricature:1.5", "landmarks", "mask:glasses"])
+    assert [e.name for e in effects] == ["caricature", "landmarks", "mask"]
+    assert effects[0].factor == 1.5
+    with pytest.raises(ValueError, match="unknown effect 'sparkle'"):
+        make_effect("sparkle")
+    with pytest.raises(ValueError, match="factor must be a number"):
+        make_effect("caricature:big")
+    with pytest.raises(ValueError, match="unknown preset 'grin'"):
+        make_effect("deform:grin")
+    with pytest.raises(ValueError, match="p99 does not exist"):
+        make_effect("deform:p99=1")
+    with pytest.raises(FileNotFoundError, match="mask 'cape' not found"):
+        make_effect("mask:cape")
+
+
+def test_swap_with_a_faceless_donor_is_a_clear_error(tmp_path):
+    blank = tmp_path / "wall.png"
+    yy, xx = np.mgrid[0:240, 0:320]
+    cv2.imwrite(str(blank), np.dstack([xx % 256, yy % 256, (xx + yy) % 256]).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"wall.png has no face"):
+        make_effect(f"swap:{blank}")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_donor(tmp_path / "missing.jpg")
+    with pytest.raises(ValueError, match="needs a donor image"):
+        make_effect("swap")
+
+
+def test_swap_puts_the_donor_face_on_the_tracked_face_only(synth_frame):
+    frame, pts = synth_frame
+    donor_frame, donor_truth = SyntheticFace(640, 480, seed=3).render(10)
+    effect = SwapEffect(donor_frame, donor_truth[0].points, every=2)
+    out = effect.apply(frame.copy(), _face(pts))  # Poisson frame
+    out2 = effect.apply(frame.copy(), _face(pts))  # cheap blend with the stored correction
+    hull = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts.astype(np.int32)), 255)
+    outside = cv2.dilate(hull, np.ones((9, 9), np.uint8)) == 0
+    for o in (out, out2):
+        assert np.array_equal(o[outside], frame[outside])
+        assert np.abs(o.astype(int) - frame)[hull > 0].mean() > 1.0
+    # the cheap frame reproduces the Poisson frame closely (same correction, same shape)
+    assert np.abs(out2.astype(int) - out)[hull > 0].mean() < 6.0
+
+
+def test_swap_refresh_interval_follows_the_measured_cost():
+    donor, truths = SyntheticFace(320, 240, seed=1).render(0)
+    effect = SwapEffect(donor, truths[0].points, budget_ms=15.0)
+    assert effect.refresh_interval() == 1  # nothing measured yet: Poisson every frame
+    effect.poisson_ms, effect.cheap_ms = 10.0, 3.0
+    assert effect.refresh_interval() == 1
+    effect.poisson_ms = 60.0
+    assert effect.refresh_interval() == 5  # 60 ms amortised over the 12 ms left per frame
+    effect.every = 3
+    assert effect.refresh_interval() == 3
+
+
+def test_colour_match_and_poisson_blend_carry_the_frame_colour():
+    rng = np.random.default_rng(0)
+    frame = np.full((120, 160, 3), (40, 120, 200), np.uint8)
+    region = np.clip(rng.normal((200, 60, 60), 5, (50, 60, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((50, 60), np.uint8)
+    cv2.ellipse(mask, (30, 25), (25, 20), 0, 0, 360, 255, -1)
+    roi = frame[30:80, 40:100]
+    matched = colour_match(region, roi, mask)
+    assert np.abs(matched[mask > 0].mean(0) - (40, 120, 200)).max() < 6
+    blended = poisson_blend(frame, region, mask, 40, 30)
+    assert blended is not None and blended.shape == region.shape
+    # the membrane pulls the inside towards the frame's colour at the edge
+    assert np.abs(blended[mask > 0].mean(0) - (40, 120, 200)).max() < 25
+    assert poisson_blend(frame, region, mask, 100, 70) is None  # too close to the frame's edge for the solver
+
+
+def test_masks_sit_on_their_anchors(synth_frame):
+    frame, pts = synth_frame
+    blank = np.zeros_like(frame)
+    across = (pts[45] - pts[36]) / np.linalg.norm(pts[45] - pts[36])  # the face's own x axis (the head is rolled)
+    for name, idx in (("glasses", [36, 45]), ("moustache", [33, 51]), ("hat", [19, 24])):
+        out = make_effect(f"mask:{name}").apply(blank.copy(), _face(pts))
+        ys, xs = np.nonzero(out.max(2) > 0)
+        assert len(xs) > 100, name
+        offset = (np.c_[xs, ys] - pts[idx].mean(0)) @ across
+        assert abs(np.median(offset)) < 0.1 * np.ptp(pts[:, 0]), name
+    hat = make_effect("mask:hat").apply(blank.copy(), _face(pts))
+    assert np.nonzero(hat.max(2))[0].max() < pts[17:27, 1].min()  # the hat is above the brows
+
+
+def test_landmarks_and_signals_overlays_draw_and_chain(synth_frame):
+    frame, pts = synth_frame
+    effects = make_effects(["landmarks", "signals"])
+    out = apply_all(effects, frame.copy(), _face(pts))
+    assert out.shape == frame.shape and np.abs(out.astype(int) - frame).max() > 50
