@@ -33,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default=None, help="synthetic scenario for --truth / --soak (default: default / soak)")
     p.add_argument("--soak", action="store_true", help="long run: faces coming and going, camera dropping out; RSS and lag")
     p.add_argument("--dropout-every", type=int, default=2000, help="--soak: the camera drops out every N frames")
+    p.add_argument("--camera-rate", type=float, default=60.0, help="--soak: frame rate of the simulated camera")
 
 
 def log(msg: str) -> None:
@@ -91,7 +92,8 @@ def main(args: argparse.Namespace) -> int:
     if args.soak:
         from edge.evaluate.soak import soak
 
-        report = soak(cfg, frames=cfg["frames"], dropout_every=args.dropout_every, scenario=args.scenario or "soak", log=log)
+        report = soak(cfg, frames=cfg["frames"], dropout_every=args.dropout_every, scenario=args.scenario or "soak",
+                      pace_fps=args.camera_rate, log=log)  # fmt: skip
     elif args.truth:
         from edge.evaluate.tracking import evaluate_tracking, format_tracking
 

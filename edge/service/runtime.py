@@ -169,10 +169,9 @@ class Runtime:
                 t2 = time.perf_counter()
                 ts = self._media_time(frame, t_start)
                 if self.smoother is not None:
-                    if self.flow is not None:
-                        self.flow.fuse(frame.image, faces)
+                    fused = self.flow.fuse(frame.image, faces) if self.flow is not None else {}
                     for f in faces:
-                        f.points = self.smoother.smooth(f.id, f.raw_points, ts)
+                        f.points = self.smoother.smooth(f.id, fused.get(f.id, f.raw_points), ts)
                     self.smoother.keep_only({f.id for f in faces})
                 t3 = time.perf_counter()
                 if self.signals is not None:

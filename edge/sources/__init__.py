@@ -97,7 +97,7 @@ def make_feed(source: Source, loop: bool = False, realtime: bool = False) -> Fra
     """
     paced = isinstance(source, SyntheticSource | VideoFileSource | ImageFolderSource)
     if source.live or realtime:
-        pace = _fps_of(source) if paced else 0.0
+        pace = _fps_of(source) if paced else float(getattr(source, "pace_fps", 0.0))
         return LatestFrame(source, loop=loop, pace_fps=pace)
     return FrameByFrame(source, loop=loop)
 

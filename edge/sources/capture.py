@@ -207,8 +207,9 @@ class FlakySource(Source):
     """Wraps a source and makes it drop out: every `every` frames the device is lost and refuses to
     open `down_opens` times. The soak test's stand-in for a camera cable that is pulled and put back."""
 
-    def __init__(self, inner: Source, every: int = 500, down_opens: int = 3) -> None:
+    def __init__(self, inner: Source, every: int = 500, down_opens: int = 3, pace_fps: float = 0.0) -> None:
         self.inner = inner
+        self.pace_fps = pace_fps  # a camera's own frame rate, for inner sources that are not cameras
         self.every, self.down_opens = every, down_opens
         self.name = f"flaky({inner.name})"
         self.live = True

@@ -1,0 +1,186 @@
+"""Sources: files frame by frame with none dropped, the newest-frame capture thread, reopening a lost camera."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.sources import (
+    FlakySource,
+    FrameByFrame,
+    ImageFolderSource,
+    LatestFrame,
+    SourceLost,
+    VideoFileSource,
+    make_feed,
+    make_source,
+)
+
+
+def numbered_frame(i: int, w: int = 160, h: int = 120) -> np.ndarray:
+    """A frame whose index can be read back from its pixels even after lossy video coding."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, :, 0] = (i % 36) * 7
+    img[:, :, 1] = (i // 36) * 7 % 256
+    return img
+
+
+def read_index(img: np.ndarray) -> int:
+    b, g = float(img[:, :, 0].mean()), float(img[:, :, 1].mean())
+    return int(round(b / 7)) + 36 * int(round(g / 7))
+
+
+def write_video(path: Path, n: int, fps: float = 30.0) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
+    for i in range(n):
+        w.write(numbered_frame(i))
+    w.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("src") / "clip.avi", 60)
+
+
+def test_file_source_gives_every_frame_in_order(video):
+    with FrameByFrame(VideoFileSource(video)) as feed:
+        idx = []
+        while (f := feed.get()) is not None:
+            idx.append((f.index, read_index(f.image)))
+    assert [i for i, _ in idx] == list(range(60))
+    assert [k for _, k in idx] == list(range(60))
+
+
+def test_file_source_loops(video):
+    feed = FrameByFrame(VideoFileSource(video), loop=True).start()
+    frames = [feed.get() for _ in range(150)]
+    feed.stop()
+    assert all(f is not None for f in frames)
+    assert [read_index(f.image) for f in frames[58:62]] == [58, 59, 0, 1]
+
+
+def test_image_folder_in_name_order(tmp_path):
+    for i in (3, 1, 2):
+        cv2.imwrite(str(tmp_path / f"img_{i:03d}.png"), numbered_frame(i))
+    (tmp_path / "notes.txt").write_text("not an image")
+    with FrameByFrame(ImageFolderSource(tmp_path)) as feed:
+        got = []
+        while (f := feed.get()) is not None:
+            got.append(read_index(f.image))
+    assert got == [1, 2, 3]
+
+
+def test_missing_inputs_say_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="file:PATH"):
+        VideoFileSource(tmp_path / "nope.mp4").open()
+    with pytest.raises(FileNotFoundError, match="images:DIR"):
+        ImageFolderSource(tmp_path / "nope").open()
+    with pytest.raises(ValueError, match="no images"):
+        ImageFolderSource(tmp_path).open()
+    with pytest.raises(ValueError, match="not understood"):
+        make_source("carrier-pigeon")
+
+
+def test_specs_pick_the_right_source(video, tmp_path):
+    assert isinstance(make_source(f"file:{video}"), VideoFileSource)
+    assert isinstance(make_source(str(video)), VideoFileSource)
+    assert isinstance(make_source(f"images:{tmp_path}"), ImageFolderSource)
+    cam = make_source("v4l2:3")
+    assert cam.live and cam.device == 3
+    assert make_source("/dev/video7").device == "/dev/video7"
+
+
+def test_realtime_file_keeps_only_the_newest_frame(video):
+    """A slow consumer never sees a queue of old frames: it gets the latest, the rest are dropped."""
+    feed = make_feed(VideoFileSource(video), realtime=True)
+    assert isinstance(feed, LatestFrame)
+    with feed:
+        seen = []
+        while (f := feed.get(timeout=2.0)) is not None:
+            seen.append(f.index)
+            time.sleep(0.1)  # 3 frames' time at 30 fps
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)
+    assert len(seen) < 40 and feed.stats.dropped > 20
+    assert feed.stats.captured == 60
+
+
+def test_camera_that_is_not_there_yet_is_opened_when_it_appears(tmp_path):
+    """A 'camera' (a video file read as a live device) missing at start, then plugged in."""
+    path = tmp_path / "late.avi"
+    src = VideoFileSource(path)
+    src.live = True
+    feed = LatestFrame(src, backoff=0.02, max_backoff=0.1).start()
+    try:
+        with pytest.raises(TimeoutError):
+            feed.get(timeout=0.3)
+        assert feed.stats.failures >= 2
+        write_video(tmp_path / "tmp.avi", 30).rename(path)
+        frame = feed.get(timeout=3.0)
+        assert frame is not None
+    finally:
+        feed.stop()
+
+
+def test_camera_that_disappears_is_reopened(tmp_path):
+    """The file is deleted while being read as a live camera; when it comes back, frames flow again."""
+    path = write_video(tmp_path / "cam.avi", 30)
+    backup = tmp_path / "cam.bak"
+    backup.write_bytes(path.read_bytes())
+    src = VideoFileSource(path)
+    src.live = True  # end of data = device lost, as with a camera
+    feed = LatestFrame(src, backoff=0.02, max_backoff=0.1).start()
+    try:
+        assert feed.get(timeout=3.0) is not None
+        path.unlink()  # unplugged: the reader hits the end, fails to reopen, backs off
+        time.sleep(0.4)
+        assert feed.stats.failures >= 2
+        path.write_bytes(backup.read_bytes())  # plugged back in
+        deadline = time.monotonic() + 5
+        while feed.stats.reopens == 0 and time.monotonic() < deadline:
+            try:
+                feed.get(timeout=0.2)
+            except TimeoutError:
+                pass
+        assert feed.stats.reopens >= 1
+        assert feed.get(timeout=3.0) is not None
+    finally:
+        feed.stop()
+
+
+def test_flaky_camera_drops_out_and_comes_back(video):
+    src = FlakySource(VideoFileSource(video), every=10, down_opens=2)
+    src.inner.live = True
+    feed = LatestFrame(src, loop=True, backoff=0.01, max_backoff=0.02).start()
+    got = 0
+    try:
+        deadline = time.monotonic() + 10
+        while feed.stats.reopens < 3 and time.monotonic() < deadline:
+            try:
+                if feed.get(timeout=0.5) is not None:
+                    got += 1
+            except TimeoutError:
+                pass
+    finally:
+        feed.stop()
+    assert src.drops >= 3 and feed.stats.reopens >= 3 and got > 5
+
+
+def test_stop_is_prompt_even_while_backing_off(tmp_path):
+    src = VideoFileSource(tmp_path / "never.avi")
+    src.live = True
+    feed = LatestFrame(src, backoff=5.0, max_backoff=5.0).start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    feed.stop()
+    assert time.monotonic() - t0 < 1.0
+    assert not any(t.name.startswith("capture") and t.is_alive() for t in threading.enumerate() if "never" in t.name)
+
+
+def test_source_lost_is_a_runtime_error():
+    assert issubclass(SourceLost, RuntimeError)
