@@ -37,6 +37,7 @@ lint: $(VENV)/.full
 models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train shape
 	$(VENV)/bin/edgetrack train boxmap
+	$(VENV)/bin/edgetrack train peers
 	$(VENV)/bin/edgetrack train texture
 
 clean-venv:
