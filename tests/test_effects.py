@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from edge.effects import apply_all, make_effect, make_effects, parse_args
-from edge.effects.caricature import CaricatureEffect
-from edge.effects.reshape import reshape_face, shared_model
+from edge.effects.caricature import CaricatureEffect, mirror
+from edge.effects.reshape import _signed_areas, fold_free, reshape_face, shared_mesh, shared_model
 from edge.effects.swap import SwapEffect, colour_match, load_donor, poisson_blend
 from edge.faces import TrackedFace
 from edge.synth import SyntheticFace
@@ -31,16 +31,18 @@ def _big_face(scale: float = 90.0, centre=(200.0, 170.0)) -> np.ndarray:
 
 
 def test_reshape_maps_source_landmarks_exactly_onto_target_landmarks():
-    rng = np.random.default_rng(0)
     src = _big_face(centre=(300.0, 280.0))
-    # targets on whole pixels: the output pixel there must hold the source point's coordinates
-    dst = np.round(src + rng.normal(0, 2.0, src.shape))
+    # a smooth deformation (no triangle folds) with targets on whole pixels: the output pixel
+    # there must hold the source point's coordinates
+    dst = np.round(src + np.c_[4 * np.sin(src[:, 1] / 15), 3 * np.cos(src[:, 0] / 20)])
     h, w = 560, 600
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     coords = np.dstack([xx, yy])
     out = reshape_face(coords.copy(), src, dst)
     got = out[dst[:, 1].astype(int), dst[:, 0].astype(int)]
     # remap interpolates in 1/32-pixel fixed point
+    assert np.array_equal(fold_free(extend_points(src), extend_points(dst, ring_from=src), shared_mesh().triangles),
+                          extend_points(dst, ring_from=src))  # nothing was pulled back
     np.testing.assert_allclose(got, src, atol=1 / 32 + 1e-3)
     # and outside the pinned boundary ring nothing moved
     ring = np.zeros((h, w), np.uint8)
@@ -57,22 +59,35 @@ def test_identity_factor_leaves_the_frame_unchanged(synth_frame, spec):
     assert np.array_equal(out, frame)
 
 
-def test_caricature_scales_the_shape_parameters_and_changes_only_the_face(synth_frame):
+def test_caricature_exaggerates_the_symmetric_deviation_and_changes_only_the_face(synth_frame):
     frame, pts = synth_frame
-    model = shared_model()
-    effect = CaricatureEffect(factor=2.0, max_sigma=100.0)
-    target = effect.target(pts)
-    _, p0 = model.fit(pts)
-    _, p1 = model.fit(target)
-    np.testing.assert_allclose(p1, 2.0 * p0, atol=1e-3 * np.abs(p0).max())
-    out = effect.apply(frame.copy(), _face(pts))
+    two, three = CaricatureEffect(factor=2.0), CaricatureEffect(factor=3.0)
+    d2, d3 = two.target(pts) - pts, three.target(pts) - pts
+    np.testing.assert_allclose(d3, 2.0 * d2, atol=1e-6)  # displacement grows with (factor - 1)
+    # in the face's own frame the displacement is its own mirror image: no extra head turn
+    sim, _ = shared_model().fit(pts)
+    lin_inv = np.linalg.inv(np.array([[sim.a, -sim.b], [sim.b, sim.a]]))
+    local = d2 @ lin_inv.T
+    np.testing.assert_allclose(local, mirror(local), atol=1e-9)
+    assert np.abs(local).max() > 0.01
+    out = two.apply(frame.copy(), _face(pts))
     changed = np.abs(out.astype(int) - frame).max(2) > 0
     assert changed.any()
-    ys, xs = np.nonzero(changed)
-    lo, hi = pts.min(0), pts.max(0)
-    size = hi - lo
-    assert xs.min() >= lo[0] - size[0] and xs.max() <= hi[0] + size[0]
-    assert ys.min() >= lo[1] - size[1] and ys.max() <= hi[1] + size[1]
+    ring = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillConvexPoly(ring, cv2.convexHull(np.round(extend_points(pts)).astype(np.int32)), 255)
+    assert not changed[cv2.dilate(ring, np.ones((3, 3), np.uint8)) == 0].any()
+
+
+def test_reshape_never_folds_the_mesh():
+    src = _big_face(centre=(300.0, 280.0))
+    wild = src.copy()
+    wild[17:27, 1] -= 150  # brows far above the forehead ring: would fold the mesh
+    tris = shared_mesh().triangles
+    s_ext = extend_points(src)
+    safe = fold_free(s_ext, extend_points(wild, ring_from=src), tris)
+    a0, a1 = _signed_areas(s_ext, tris), _signed_areas(safe, tris)
+    assert np.all(np.sign(a0) == np.sign(a1))
+    assert np.abs(safe - s_ext).max() > 10  # it still moved as far as it safely could
 
 
 def test_deform_presets_move_the_intended_landmarks():

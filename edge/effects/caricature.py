@@ -1,33 +1,53 @@
-"""Caricature: push the face's non-rigid shape parameters away from the mean by a factor,
-then warp the face from its tracked shape to the exaggerated one (clmtrackr's demo)."""
+"""Caricature: push the face's shape away from the mean by a factor, then warp the face from
+its tracked shape to the exaggerated one (clmtrackr's demo).
+
+Only the left-right symmetric part of the shape's deviation from the mean is exaggerated:
+that is what makes a face distinctive (face width, jaw, eye spacing, nose length), while the
+antisymmetric part is mostly head turn and lopsided expression, which would just turn the
+head further. Deviation is measured on the model's reconstruction (clamped to max_sigma
+standard deviations per parameter), so landmark noise is not amplified.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from edge.effects import parse_args, parse_float
-from edge.effects.reshape import model_offsets, reshape_face, shared_model
+from edge.effects.reshape import reshape_face, shared_model
 from edge.faces import TrackedFace
+from edge.landmarks68 import FLIP_PERMUTATION
+
+
+def mirror(d: np.ndarray) -> np.ndarray:
+    """A displacement field (68, 2) of the model frame, mirrored left-right (points relabelled)."""
+    out = d[FLIP_PERMUTATION].copy()
+    out[:, 0] = -out[:, 0]
+    return out
 
 
 class CaricatureEffect:
     name = "caricature"
 
-    def __init__(self, factor: float = 1.8, max_sigma: float = 4.0) -> None:
+    def __init__(self, factor: float = 1.8, max_sigma: float = 3.0) -> None:
         self.factor = factor
-        self.max_sigma = max_sigma  # exaggerated parameters stay within this many standard deviations: no fold-overs
+        self.max_sigma = max_sigma
         self.model = shared_model()
+        # the mean's own asymmetry is not the face's: measure deviations from a symmetric mean
+        self.sym_mean = 0.5 * (self.model.mean + mirror(self.model.mean))
+
+    def deviation(self, points: np.ndarray):
+        """(similarity, symmetric deviation from the mean in the model frame) of one face."""
+        sim, params = self.model.fit(np.asarray(points, dtype=np.float64))
+        shape = self.model.reconstruct(self.model.clamp(params, self.max_sigma))
+        dev = shape - self.sym_mean
+        return sim, 0.5 * (dev + mirror(dev))
 
     def target(self, points: np.ndarray) -> np.ndarray:
-        """The exaggerated shape of one face (68, 2)."""
-
-        def exaggerate(params: np.ndarray) -> np.ndarray:
-            out = params * self.factor
-            # clamp only what the factor pushed out of range: a face already beyond it is not pulled back
-            lim = np.maximum(self.max_sigma * np.sqrt(self.model.eigenvalues), np.abs(params))
-            return np.clip(out, -lim, lim)
-
-        return model_offsets(points, exaggerate)
+        """The exaggerated shape of one face (68, 2): the symmetric deviation times `factor`."""
+        pts = np.asarray(points, dtype=np.float64)
+        sim, sym = self.deviation(pts)
+        lin = np.array([[sim.a, -sim.b], [sim.b, sim.a]])
+        return pts + ((self.factor - 1.0) * sym) @ lin.T
 
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
         for face in faces:
@@ -38,7 +58,7 @@ class CaricatureEffect:
 def create(args: str) -> CaricatureEffect:
     pos, kw = parse_args(args)
     factor = parse_float(kw.get("factor", pos[0] if pos else "1.8"), "factor", "caricature")
-    max_sigma = parse_float(kw.get("max_sigma", "4"), "max_sigma", "caricature")
+    max_sigma = parse_float(kw.get("max_sigma", "3"), "max_sigma", "caricature")
     if not 0.0 <= factor <= 5.0:
         raise ValueError(f"effect 'caricature': factor must be in 0..5 (1 = unchanged, 2 = twice as distinctive), got {factor}")
     return CaricatureEffect(factor, max_sigma)

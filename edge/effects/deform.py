@@ -34,7 +34,6 @@ def _smile(mean: np.ndarray, iod: float) -> np.ndarray:
     for i, w in ((49, 0.5), (53, 0.5), (59, 0.6), (55, 0.6), (58, 0.25), (56, 0.25), (61, 0.4), (63, 0.4), (67, 0.4), (65, 0.4)):
         side = -1 if mean[i, 0] < mean[[48, 54], 0].mean() else 1
         d[i] = [side * 0.04 * iod * w, -0.06 * iod * w]
-    d[[57, 66]] = [0, 0.02 * iod]  # the lower lip drops a little as the mouth widens
     return d
 
 
@@ -45,7 +44,7 @@ def _frown(mean: np.ndarray, iod: float) -> np.ndarray:
 
 
 def _wide_eyes(mean: np.ndarray, iod: float) -> np.ndarray:
-    d = _scale_about(mean, range(36, 42), range(36, 42), 0.18, 0.6) + _scale_about(mean, range(42, 48), range(42, 48), 0.18, 0.6)
+    d = _scale_about(mean, range(36, 42), range(36, 42), 0.25, 0.9) + _scale_about(mean, range(42, 48), range(42, 48), 0.25, 0.9)
     d[17:27, 1] -= 0.05 * iod  # brows go up with the lids
     return d
 

@@ -27,12 +27,33 @@ def shared_mesh() -> FaceMesh:
     return FaceMesh(shared_model().mean * 100.0 + 200.0)
 
 
+def _signed_areas(pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def fold_free(src_ext: np.ndarray, dst_ext: np.ndarray, tris: np.ndarray, min_ratio: float = 0.15) -> np.ndarray:
+    """`dst_ext`, pulled back towards `src_ext` just enough that no triangle flips or collapses:
+    a flipped triangle overlaps its neighbour and shows as a torn, saw-toothed edge."""
+    before = _signed_areas(src_ext, tris)
+    step = dst_ext - src_ext
+    t = 1.0
+    for _ in range(8):
+        after = _signed_areas(src_ext + t * step, tris)
+        if np.all(after * np.sign(before) >= min_ratio * np.abs(before)):
+            return src_ext + t * step
+        t *= 0.7
+    return src_ext.copy()
+
+
 def reshape_face(frame: np.ndarray, points: np.ndarray, target: np.ndarray, feather_px: int = 2) -> np.ndarray:
-    """Warp the face region of `frame` (in place) so `points` (68, 2) move to `target` (68, 2)."""
+    """Warp the face region of `frame` (in place) so `points` (68, 2) move to `target` (68, 2)
+    (or as far towards it as the mesh allows without folding)."""
+    tris = shared_mesh().triangles
     src = extend_points(points)
-    dst = extend_points(target, ring_from=points)
+    dst = fold_free(src, extend_points(target, ring_from=points), tris)
     h, w = frame.shape[:2]
-    region = warp_region(frame, src, dst, shared_mesh().triangles, (w, h))
+    region = warp_region(frame, src, dst, tris, (w, h))
     if region.mask.size == 0:
         return frame
     return paste(frame, region, feather(region.mask, feather_px))

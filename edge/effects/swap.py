@@ -52,13 +52,30 @@ def find_donor_points(image: np.ndarray, path: str = "donor") -> np.ndarray:
     raise RuntimeError("no landmarker is available to find the donor's points; run `make models`")
 
 
+def read_pts(path: Path) -> np.ndarray:
+    """68 points from an iBUG .pts file (`n_points: 68` then `{ x y ... }`)."""
+    text = path.read_text().split("{", 1)[-1].split("}", 1)[0]
+    try:
+        pts = np.array(text.split(), dtype=np.float64).reshape(-1, 2)
+    except ValueError:
+        raise ValueError(f"{path} is not an iBUG .pts file; expected 'n_points: 68' and '{{ x y ... }}'") from None
+    if pts.shape != (68, 2):
+        raise ValueError(f"{path} holds {len(pts)} points; the donor needs 68 (iBUG markup)")
+    return pts
+
+
 def load_donor(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Donor image and its 68 points: from PATH.pts beside it when there is one (hand-checked
+    points), else found by our detector and landmarker."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"swap donor image {path} not found; use --effect swap:PATH_TO_A_FACE_PHOTO")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError(f"swap donor {path} is not an image OpenCV can read; use a JPEG or PNG")
+    sidecar = path.with_suffix(".pts")
+    if sidecar.is_file():
+        return image, read_pts(sidecar)
     return image, find_donor_points(image, str(path))
 
 
