@@ -8,6 +8,7 @@ and output dequantisation behind float arrays.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,9 @@ def load_delegate_by_name(spec: str, options: dict[str, str] | None = None) -> t
     library, defaults = DELEGATES.get(spec, (spec, {}))
     opts = {**defaults, **(options or {})}
     try:
+        # find the library first: a runtime Delegate built on a missing library prints a
+        # spurious traceback from its destructor on top of our one-line message
+        ctypes.CDLL(library)
         return load_delegate(library, opts), f"{spec} ({library})"
     except (ValueError, OSError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

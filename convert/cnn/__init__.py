@@ -1,0 +1,1 @@
+"""CNN landmark regressor: model, data and augmentation, Wing loss, training, TFLite export."""

@@ -1,0 +1,51 @@
+"""`edgetrack train cnn`: cache the crops, train the regressor, keep the best checkpoint.
+
+Export to TFLite is a separate step (`edgetrack export cnn`), so a conversion problem
+never costs a retrain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from convert.cnn.data import build_cache
+from convert.cnn.train import TrainConfig, train
+from convert.training_data import training_samples
+
+DEFAULT_CHECKPOINT = Path("build/cnn/cnn_landmarks.pt")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--data", type=Path, nargs="*", help="data folders (default: ../shared/data/ytf68 and 300w-train)")
+    p.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help=f"checkpoint to write (default {DEFAULT_CHECKPOINT})")
+    p.add_argument("--input-size", type=int, default=d.input_size, help="crop side in pixels, a multiple of 16")
+    p.add_argument("--width", type=float, default=d.width, help="channel width multiplier")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.input_size % 16:
+        raise ValueError(f"--input-size {args.input_size} must be a multiple of 16")
+    cfg = TrainConfig(args.input_size, args.width, args.epochs, args.batch, args.lr, seed=args.seed, threads=args.threads)
+    train_samples = training_samples(args.data, "train")
+    val_samples = training_samples(args.data, "val")
+    if args.limit:
+        train_samples, val_samples = train_samples[: args.limit], val_samples[: max(64, args.limit // 4)]
+    print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
+    train_cache = build_cache(train_samples, cfg.input_size)
+    val_cache = build_cache(val_samples, cfg.input_size)
+    result = train(train_cache, val_cache, cfg, args.out)
+    print(
+        f"best val NME {result['best_val_nme_pct']:.2f}% ({result['params']:,} params, {result['minutes']:.1f} min); "
+        f"checkpoint {args.out}; next: edgetrack export cnn --checkpoint {args.out}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,76 @@
+"""A compact MobileNetV2-style regressor: grey crop in, 136 numbers (68 points in crop units) out.
+
+Inverted residual blocks keep the multiply count low for a Pi; the head flattens the last
+small feature map instead of global pooling so the position of each feature survives
+(the points are positions). Only ops that convert cleanly through ONNX -> onnx2tf -> int8
+TFLite (conv, depthwise conv, batch norm folded, ReLU6, add, reshape, dense).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _conv_bn(cin: int, cout: int, k: int, stride: int, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        self.use_res = stride == 1 and cin == cout
+        layers = [] if expand == 1 else [_conv_bn(cin, hidden, 1, 1)]
+        layers += [_conv_bn(hidden, hidden, 3, stride, groups=hidden), _conv_bn(hidden, cout, 1, 1, act=False)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.use_res else y
+
+
+# (expand, channels, repeats, first stride) per stage, MobileNetV2 notation; width scales channels
+STAGES = ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (4, 64, 3, 2), (4, 96, 2, 1))
+
+
+class LandmarkNet(nn.Module):
+    """`input_size` must be divisible by 16 (four stride-2 steps)."""
+
+    def __init__(self, input_size: int = 64, width: float = 1.0, n_points: int = 68, stages=STAGES) -> None:
+        super().__init__()
+        if input_size % 16:
+            raise ValueError(f"input size {input_size} must be a multiple of 16")
+        self.input_size = input_size
+        self.width = width
+
+        def ch(c: int) -> int:
+            return max(8, int(round(c * width / 8)) * 8)
+
+        c0 = ch(16)
+        layers: list[nn.Module] = [_conv_bn(1, c0, 3, 2)]
+        cin = c0
+        for t, c, n, s in stages:
+            cout = ch(c)
+            for i in range(n):
+                layers.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
+                cin = cout
+        head_c = ch(64)
+        layers.append(_conv_bn(cin, head_c, 1, 1))
+        self.features = nn.Sequential(*layers)
+        cells = (input_size // 16) ** 2
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(head_c * cells, 2 * n_points))
+        with torch.no_grad():  # start at the mean position: the centre of the crop
+            self.head[1].weight.mul_(0.1)
+            self.head[1].bias.fill_(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 1, S, S) in [-1, 1] -> (N, 136) points in crop units."""
+        return self.head(self.features(x))
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,103 @@
+"""`cnn`: the compact regressor on a face crop; `cnn+clm`: its points refined by the CLM under the shape prior.
+
+From a detector box the crop is upright (the network learned turned faces); when
+tracking, the crop comes from the previous points with the eye line levelled, so the
+detector only has to find a face, not run every frame. The score is how plausible the
+shape is under the PCA shape model (1 = the mean face, towards 0 = not a face shape),
+which is what lets the tracker notice it has lost the face.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, decode_points, normalise, warp_crop
+from edge.geometry import Box
+from edge.inference import TFLiteModel
+from edge.landmarks.base import LandmarkResult, register
+from edge.paths import model_path, require_file
+from edge.shape_model import ShapeModel
+
+DEFAULT_MODEL = "cnn_landmarks_int8.tflite"
+
+
+def shape_plausibility(points: np.ndarray, shape_model: ShapeModel) -> float:
+    """exp(-mean squared Mahalanobis distance / 2) of the shape's PCA parameters: ~0.6 for typical faces."""
+    _, params = shape_model.fit(points, n_iter=2)
+    z2 = params**2 / np.maximum(shape_model.eigenvalues, 1e-12)
+    return float(np.exp(-0.5 * z2.mean()))
+
+
+@register("cnn")
+class CnnLandmarker:
+    name = "cnn"
+
+    def __init__(
+        self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", shape_model: ShapeModel | None = None
+    ) -> None:
+        path = Path(model_path) if model_path else _default_model()
+        require_file(path, "CNN landmark model", "run `make models` (edgetrack train cnn; edgetrack export cnn) or pass --model")
+        self.model = TFLiteModel(path, num_threads=num_threads, delegate=delegate)
+        shape = self.model.input_shape
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1:
+            raise ValueError(
+                f"{path}: expected a (1, S, S, 1) grey-crop model, got input shape {shape}; export it with `edgetrack export cnn`"
+            )
+        self.size = int(shape[1])
+        self.shape_model = shape_model if shape_model is not None else _optional_shape_model()
+
+    def predict(self, frame: np.ndarray, spec: CropSpec) -> LandmarkResult:
+        x = normalise(warp_crop(frame, spec, self.size))[None]
+        out = self.model.run(x)[0].reshape(-1)
+        pts = decode_points(out, spec, self.size)
+        score = shape_plausibility(pts, self.shape_model) if self.shape_model is not None else 1.0
+        return LandmarkResult(pts, score)
+
+    def fit(self, frame: np.ndarray, box: Box) -> LandmarkResult:
+        return self.predict(frame, crop_from_box(box))
+
+    def track(self, frame: np.ndarray, previous: np.ndarray) -> LandmarkResult:
+        return self.predict(frame, crop_from_points(previous))
+
+
+@register("cnn+clm")
+class CnnClmLandmarker:
+    """CNN first (robust to pose and blur), then CLM patch experts pull each point onto the image evidence."""
+
+    name = "cnn+clm"
+
+    def __init__(
+        self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", clm_model_path: str | Path | None = None
+    ) -> None:
+        try:
+            from edge.landmarks.clm import ClmLandmarker  # lazily: the CLM is optional for `cnn`
+        except ImportError as exc:
+            raise ValueError(f"cnn+clm needs the CLM landmarker (edge/landmarks/clm.py): {exc}") from None
+        self.cnn = CnnLandmarker(model_path, num_threads, delegate)
+        kwargs = {"num_threads": num_threads, "delegate": delegate}
+        if clm_model_path:
+            kwargs["model_path"] = clm_model_path
+        self.clm = ClmLandmarker(**kwargs)
+
+    def _refine(self, frame: np.ndarray, first: LandmarkResult) -> LandmarkResult:
+        refined = self.clm.refine(frame, first.points)
+        return LandmarkResult(np.asarray(refined.points, dtype=np.float32), refined.score, refined.valid)
+
+    def fit(self, frame: np.ndarray, box: Box) -> LandmarkResult:
+        return self._refine(frame, self.cnn.fit(frame, box))
+
+    def track(self, frame: np.ndarray, previous: np.ndarray) -> LandmarkResult:
+        return self._refine(frame, self.cnn.track(frame, previous))
+
+
+def _default_model() -> Path:
+    return model_path(DEFAULT_MODEL)
+
+
+def _optional_shape_model() -> ShapeModel | None:
+    try:
+        return ShapeModel.load()
+    except FileNotFoundError:
+        return None

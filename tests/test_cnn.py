@@ -1,0 +1,190 @@
+"""CNN regressor: crop geometry, Wing loss, model shape, augmentation, and the committed TFLite models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from convert.cnn.data import Augment, FaceCache, augmented_batch, plain_batch
+from convert.cnn.loss import wing_loss
+from convert.cnn.model import LandmarkNet, count_params
+from edge.cnn.crop import FILL, crop_from_box, crop_from_points, decode_points, encode_points, eye_angle, normalise, warp_crop
+from edge.geometry import Box, Similarity
+from edge.landmarks68 import FLIP_PERMUTATION
+from edge.paths import models_dir
+from edge.shape_model import ShapeModel
+
+VARIANTS = ("float32", "float16", "int8")
+
+
+def _face(scale: float = 80.0, angle: float = 0.0, centre=(120.0, 100.0)) -> np.ndarray:
+    mean = ShapeModel.load().mean
+    mean = mean / np.ptp(mean, axis=0).mean()
+    return Similarity(scale * np.cos(angle), scale * np.sin(angle), *centre).apply(mean).astype(np.float32)
+
+
+def test_encode_decode_round_trip_and_fill():
+    pts = _face(angle=0.3)
+    for spec in (crop_from_box(Box.around(pts)), crop_from_points(pts)):
+        enc = encode_points(pts, spec, 64)
+        assert np.allclose(decode_points(enc.ravel(), spec, 64), pts, atol=1e-3)
+    # the upright tracking crop of an upright face puts the landmark box at FILL of the crop, centred
+    enc = encode_points(_face(), crop_from_points(_face()), 64)
+    assert np.ptp(enc, axis=0).mean() == pytest.approx(FILL * 64 / 63, rel=1e-3)
+    assert (enc.min(0) + enc.max(0)) / 2 == pytest.approx([0.5, 0.5], abs=1e-3)
+
+
+def test_tracking_crop_levels_the_eye_line():
+    for angle in (-0.6, 0.0, 0.4):
+        pts = _face(angle=angle)
+        spec = crop_from_points(pts)
+        assert spec.angle == pytest.approx(eye_angle(_face()) + angle, abs=1e-6)
+        enc = encode_points(pts, spec, 64)
+        assert abs(eye_angle(enc)) < 1e-6
+        # same face turned or not: the same crop coordinates
+        assert np.allclose(enc, encode_points(_face(), crop_from_points(_face()), 64), atol=1e-4)
+
+
+def test_warp_crop_puts_frame_pixels_where_the_points_say():
+    frame = np.zeros((240, 320, 3), np.uint8)
+    pts = _face(angle=0.35)
+    x, y = np.round(pts[30]).astype(int)
+    frame[y - 2 : y + 3, x - 2 : x + 3] = 255  # a bright dot on the nose tip
+    spec = crop_from_points(pts)
+    crop = warp_crop(frame, spec, 64)
+    cx, cy = np.round(encode_points(pts, spec, 64)[30] * 63).astype(int)
+    assert crop[cy, cx] > 100 and crop.mean() < 10
+    x = normalise(crop)
+    assert x.shape == (64, 64, 1) and x.dtype == np.float32 and x.min() >= -1.0 and x.max() <= 1.0
+
+
+def test_wing_loss_shape():
+    z = torch.zeros(3)
+    assert float(wing_loss(z, z)) == 0.0
+    small, big = torch.tensor([1.0]), torch.tensor([30.0])
+    assert float(wing_loss(small, torch.zeros(1))) == pytest.approx(10 * np.log1p(0.5), rel=1e-6)
+    # linear beyond w, continuous at w
+    c = 10 - 10 * np.log1p(5)
+    assert float(wing_loss(big, torch.zeros(1))) == pytest.approx(30 - c, rel=1e-6)
+    assert float(wing_loss(torch.tensor([10.0 - 1e-4]), torch.zeros(1))) == pytest.approx(
+        float(wing_loss(torch.tensor([10.0]), torch.zeros(1))), abs=1e-3
+    )
+
+
+def test_model_output_and_budget():
+    model = LandmarkNet(64, 1.0).eval()
+    assert count_params(model) <= 1_500_000
+    with torch.no_grad():
+        out = model(torch.zeros(2, 1, 64, 64))
+    assert out.shape == (2, 136)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        LandmarkNet(60)
+
+
+def _dot_cache(size: int = 32) -> FaceCache:
+    """Two cached 'faces': black squares with a white dot at the nose tip (point 30)."""
+    c = int(round(1.6 * size))
+    pts = _face(scale=size * FILL, centre=((c - 1) / 2, (c - 1) / 2))
+    images = np.zeros((2, c, c), np.uint8)
+    x, y = np.round(pts[30]).astype(int)
+    images[:, y - 1 : y + 2, x - 1 : x + 2] = 255
+    return FaceCache(images, np.stack([pts, pts]), size)
+
+
+def test_augmented_targets_follow_the_pixels():
+    cache = _dot_cache()
+    quiet = Augment(p_lowres=0, p_blur=0, p_noise=0, p_occlusion=0)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        x, y = augmented_batch(cache, np.array([0, 1]), rng, quiet)
+        for k in range(2):
+            tx, ty = np.round(y[k].reshape(68, 2)[30] * 31).astype(int)
+            assert x[k, max(ty - 1, 0) : ty + 2, max(tx - 1, 0) : tx + 2].max() > x[k].mean() + 20
+
+
+def test_flip_keeps_point_meaning():
+    cache = _dot_cache()
+    rng = np.random.default_rng(0)
+    flipped = Augment(p_flip=1.0, p_tracking=1.0, track_shift=0, track_point_noise=0, p_lowres=0, p_blur=0, p_noise=0, p_occlusion=0)
+    _, y = augmented_batch(cache, np.array([0]), rng, flipped)
+    pts = y[0].reshape(68, 2)
+    # after a flip the subject's right eye (36..41) is still image-left of the left eye (42..47)
+    assert pts[36:42, 0].mean() < pts[42:48, 0].mean()
+    assert np.all(FLIP_PERMUTATION[FLIP_PERMUTATION] == np.arange(68))
+    x, t, iod = plain_batch(cache, np.array([0]))
+    assert x.shape == (1, 32, 32) and t.shape == (1, 136) and iod[0] > 0.2
+
+
+# ---- the committed models, through the real runtime wrapper ----
+
+
+def _model_file(variant: str):
+    path = models_dir() / f"cnn_landmarks_{variant}.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} not built yet (edgetrack export cnn)")
+    return path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_committed_model_runs_and_agrees_with_float32(variant):
+    from edge.inference import TFLiteModel
+
+    m = TFLiteModel(_model_file(variant), num_threads=1)
+    ref = TFLiteModel(_model_file("float32"))
+    s = m.input_shape[1]
+    assert m.input_shape == (1, s, s, 1)
+    if variant == "int8":
+        assert m.input_dtype == np.int8
+    frame = np.zeros((240, 320, 3), np.uint8)
+    frame[:] = np.random.default_rng(0).integers(0, 255, (240, 320, 1), dtype=np.uint8)
+    x = normalise(warp_crop(frame, crop_from_points(_face()), s))[None]
+    out, out_ref = m.run(x)[0], ref.run(x)[0]
+    assert out.shape == (1, 136) and out.dtype == np.float32 and np.all(np.isfinite(out))
+    assert np.abs(out - out_ref).max() < (0.05 if variant == "int8" else 0.005)
+    assert (models_dir() / f"cnn_landmarks_{variant}.tflite").stat().st_size < (2 if variant == "int8" else 5) * 1024 * 1024
+
+
+def test_cnn_landmarker_fit_and_track_on_a_frame():
+    from edge.landmarks import make_landmarker
+
+    _model_file("int8")
+    lm = make_landmarker("cnn")
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    pts = _face()
+    res = lm.fit(frame, Box.around(pts))
+    assert res.points.shape == (68, 2) and res.points.dtype == np.float32
+    # whatever it sees, the points stay in the crop around the box
+    box = Box.around(pts)
+    assert np.all(np.abs(res.points - [box.cx, box.cy]) < box.w)
+    res2 = lm.track(frame, pts)
+    assert res2.points.shape == (68, 2) and 0.0 <= res2.score <= 1.0
+
+
+def test_missing_and_corrupt_model_give_one_line_errors(tmp_path):
+    from edge.landmarks.cnn import CnnLandmarker
+
+    missing = tmp_path / "nope.tflite"
+    with pytest.raises(FileNotFoundError, match="nope.tflite") as e:
+        CnnLandmarker(model_path=missing)
+    assert "\n" not in str(e.value)
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(ValueError, match="bad.tflite") as e:
+        CnnLandmarker(model_path=bad)
+    assert "\n" not in str(e.value)
+
+
+def test_int8_accuracy_on_real_faces(ytf68):
+    """A loose floor on real validation faces (the measured figures are in models/cards/cnn.md)."""
+    from convert.data import load_dataset, load_image, load_or_make_split
+    from edge.evaluate.metrics import nme_interocular
+    from edge.landmarks import make_landmarker
+
+    _model_file("int8")
+    samples, _ = load_dataset(ytf68, quiet=True)
+    val = load_or_make_split(ytf68, samples).select(samples, "val")[:40]
+    lm = make_landmarker("cnn")
+    pred = np.stack([lm.fit(load_image(s.image_path), Box.around(s.points)).points for s in val])
+    nme = nme_interocular(pred, np.stack([s.points for s in val]))
+    assert nme.mean() < 0.08
