@@ -2,7 +2,8 @@
 
 Precedence: built-in default < /etc/edgetrack/config.toml (or --config FILE) < flags.
 A TOML table flattens into its keys with the table name as prefix, so
-`[smooth] min_cutoff = 1.0` and `smooth_min_cutoff = 1.0` are the same option.
+`[smooth] min_cutoff = 1.0` and `smooth_min_cutoff = 1.0` are the same option
+(and `[smooth] enabled = true` is `smooth = true`).
 A bad value is one line naming the key, the value and what is allowed.
 """
 
@@ -99,7 +100,7 @@ def add_arguments(p: argparse.ArgumentParser, keys: list[str] | None = None, def
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in table.items():
-        key = f"{prefix}{k}".replace("-", "_")
+        key = (prefix[:-1] if k == "enabled" and prefix else f"{prefix}{k}").replace("-", "_")
         if isinstance(v, dict):
             out.update(_flatten(v, key + "_"))
         else:

@@ -171,7 +171,7 @@ def _make_handler(display: HttpDisplay):
                 self._send(json.dumps(display._stats).encode(), "application/json")
             elif path == "/frame.jpg":
                 display._touch()
-                jpeg, _ = display._next_jpeg(-1 if display._jpeg is None else display._jpeg_seq - 1, timeout=2.0)
+                jpeg, _ = display._next_jpeg(display._jpeg_seq, timeout=2.0)  # a fresh one: the pipeline draws once watched
                 if jpeg is None:
                     self.send_error(503, "no frame yet")
                 else:

@@ -1,0 +1,58 @@
+"""`edgetrack bench`: the per-stage table and top-level fps in the JSON; `--truth` scoring keys."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.cli import main
+from edge.service.runtime import STAGES
+
+HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
+
+
+@pytest.fixture(autouse=True)
+def no_system_config(monkeypatch):
+    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
+
+
+def test_bench_json_has_fps_and_every_stage(tmp_path, capsys):
+    video = tmp_path / "v.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
+    for i in range(40):
+        w.write(np.full((240, 320, 3), 3 * i, np.uint8))
+    w.release()
+    out = tmp_path / "b.json"
+    assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--warmup", "5", "--landmarker", "mean", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["fps"] > 0 and rep["frames"] == 30 and rep["threads"] == 1 and rep["landmarker"] == "mean"
+    assert set(rep["stages"]) == set(STAGES)
+    for s in rep["stages"].values():
+        assert 0 <= s["median_ms"] <= s["p95_ms"]
+    text = capsys.readouterr().out
+    assert "median ms" in text and "end-to-end" in text
+
+
+def test_bench_counts_short_sources(tmp_path):
+    video = tmp_path / "v.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    w.write(np.zeros((48, 64, 3), np.uint8))
+    w.release()
+    assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--landmarker", "mean"]) == 2
+
+
+@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
+def test_bench_truth_reports_raw_and_smoothed(tmp_path):
+    out = tmp_path / "t.json"
+    assert main(["bench", "--truth", "--frames", "90", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    for variant in ("1euro", "1euro+flow"):
+        r = rep[variant]
+        assert 0 <= r["tracked_share"] <= 1
+        for key in ("nme_raw_pct", "nme_smoothed_pct", "still_jitter_raw_pct_iod", "still_jitter_smoothed_pct_iod",
+                    "moving_lag_raw_frames", "moving_lag_smoothed_frames"):  # fmt: skip
+            assert key in r

@@ -1,0 +1,195 @@
+"""Displays: the framebuffer on a file the size of a real one, http through a real headless Chromium,
+SDL with the dummy driver, video files, overlays."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.displays import FbGeometry, FramebufferDisplay, HttpDisplay, VideoFileDisplay, draw_overlay, make_display, read_geometry
+from edge.displays.fb import convert
+from edge.faces import TrackedFace
+from edge.geometry import Box
+
+
+def test_pattern(w: int = 640, h: int = 480, i: int = 0) -> np.ndarray:
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, : w // 3] = (255, 0, 0)  # blue
+    img[:, w // 3 : 2 * w // 3] = (0, 255, 0)  # green
+    img[:, 2 * w // 3 :] = (0, 0, 255)  # red
+    cv2.putText(img, str(i), (40, 200), cv2.FONT_HERSHEY_SIMPLEX, 4, (255, 255, 255), 8)
+    return img
+
+
+test_pattern.__test__ = False  # a helper, not a test
+
+
+def fake_sysfs(root, name: str, w: int, h: int, bpp: int, stride: int | None = None) -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "virtual_size").write_text(f"{w},{h}\n")
+    (d / "bits_per_pixel").write_text(f"{bpp}\n")
+    if stride is not None:
+        (d / "stride").write_text(f"{stride}\n")
+
+
+@pytest.mark.parametrize("bpp", [16, 32, 24, 8])
+def test_framebuffer_1080p_file(tmp_path, bpp):
+    sysfs = tmp_path / "sys"
+    stride = 1920 * bpp // 8 + (64 if bpp == 24 else 0)  # a padded stride, as some drivers report
+    fake_sysfs(sysfs, "fb0", 1920, 1080, bpp, stride)
+    dev = tmp_path / "fb0"
+    dev.write_bytes(b"\xff" * (stride * 1080))  # a regular file the size of the framebuffer
+    g = read_geometry(dev, sysfs)
+    assert (g.width, g.height, g.bpp, g.stride) == (1920, 1080, bpp, stride)
+    disp = FramebufferDisplay(dev, sysfs_root=sysfs)
+    disp.open()
+    disp.show(test_pattern())
+    disp.close()
+    assert dev.stat().st_size == stride * 1080
+    raw = np.fromfile(dev, np.uint8).reshape(1080, stride)[:, : 1920 * bpp // 8].reshape(1080, 1920, bpp // 8)
+    # 640x480 scaled to 1440x1080, centred: bars of 240 px each side
+    assert not raw[:, :230].any() and not raw[:, -230:].any()
+    left, mid, right = raw[540, 300], raw[540, 960], raw[540, 1600]
+    if bpp == 32:
+        assert tuple(left[:3]) == (255, 0, 0) and tuple(mid[:3]) == (0, 255, 0) and tuple(right[:3]) == (0, 0, 255)
+    elif bpp == 24:
+        assert tuple(left) == (255, 0, 0) and tuple(right) == (0, 0, 255)
+    elif bpp == 16:
+        px = raw[540, :, 0].astype(np.uint16) | (raw[540, :, 1].astype(np.uint16) << 8)
+        assert px[300] == 0x001F and px[960] == 0x07E0 and px[1600] == 0xF800  # RGB565: blue, green, red
+    else:
+        assert left[0] < mid[0] and right[0] < mid[0]  # grey: green is the brightest
+
+
+def test_framebuffer_geometry_is_checked(tmp_path):
+    with pytest.raises(ValueError, match="bit depth 12"):
+        FbGeometry(640, 480, 12, 960)
+    with pytest.raises(RuntimeError, match="framebuffer"):
+        read_geometry(tmp_path / "fb3", tmp_path)
+    assert convert(test_pattern(8, 8), 16).shape == (8, 8, 2)
+
+
+def test_http_stream_and_stats():
+    disp = HttpDisplay(port=0)
+    disp.open()
+    try:
+        assert not disp.wants_frames()  # nobody watching: the pipeline skips drawing
+        with urllib.request.urlopen(disp.where, timeout=5) as r:
+            assert b"stream.mjpg" in r.read()
+        assert disp.wants_frames()
+        disp.status(fps=42.5, frame=7, faces=1, info="mean / cpu")
+        for i in range(3):
+            disp.show(test_pattern(i=i))
+            time.sleep(0.05)
+        with urllib.request.urlopen(disp.where + "frame.jpg", timeout=5) as r:
+            jpg = cv2.imdecode(np.frombuffer(r.read(), np.uint8), cv2.IMREAD_COLOR)
+        assert jpg.shape == (480, 640, 3)
+        with urllib.request.urlopen(disp.where + "stats", timeout=5) as r:
+            assert b"42.5" in r.read()
+    finally:
+        t0 = time.monotonic()
+        disp.close()
+        assert time.monotonic() - t0 < 2.0
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (apt-get install -y chromium)")
+def test_http_page_in_real_chromium(tmp_path):
+    """A real browser loads the page; two screenshots a moment apart show different live frames."""
+    disp = HttpDisplay(port=0)
+    disp.open()
+    stop = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        while not stop.is_set():
+            disp.show(test_pattern(i=i))
+            disp.status(fps=30.0, frame=i, faces=1, info="chromium test")
+            i += 1
+            time.sleep(1 / 30)
+
+    th = threading.Thread(target=feed, daemon=True)
+    th.start()
+    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,600", "--hide-scrollbars"]
+    env = dict(os.environ, HOME=str(tmp_path))
+    try:
+        shots = []
+        for k in range(2):
+            path = tmp_path / f"shot{k}.png"
+            subprocess.run([*base, f"--user-data-dir={tmp_path / f'prof{k}'}", f"--screenshot={path}", disp.where],
+                           capture_output=True, timeout=60, env=env)  # fmt: skip
+            assert path.is_file(), "Chromium wrote no screenshot"
+            shots.append(cv2.imread(str(path)))
+            time.sleep(0.3)
+        dom = subprocess.run([*base, f"--user-data-dir={tmp_path / 'prof2'}", "--virtual-time-budget=2500", "--dump-dom", disp.where],
+                             capture_output=True, text=True, timeout=60, env=env).stdout  # fmt: skip
+    finally:
+        stop.set()
+        disp.close()
+    for shot in shots:
+        # the video is drawn: the page's image area holds the test pattern's three bars
+        h, w = shot.shape[:2]
+        row = shot[h // 3]
+        assert row[:, 0].max() > 200 and row[:, 1].max() > 200 and row[:, 2].max() > 200, "no frame in the page"
+    assert np.abs(shots[0].astype(int) - shots[1].astype(int)).sum() > 0, "the picture did not change: not live"
+    assert 'data-image="640x480"' in dom, "the page's <img> did not decode a 640x480 frame"
+    assert "chromium test" in dom and 'id="fps">30.0<' in dom, "the live fps did not reach the page"
+
+
+def test_sdl_with_dummy_driver(monkeypatch):
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    disp = make_display("sdl")
+    disp.fullscreen = False
+    disp.open(320, 240)
+    try:
+        disp.show(test_pattern())
+        surf = disp.screen
+        assert surf.get_size() == (320, 240)
+        r, g, b, *_ = surf.get_at((300, 120))  # right third of the picture is red
+        assert r > 200 and g < 50 and b < 50
+        assert not disp.closed_by_user
+    finally:
+        disp.close()
+
+
+def test_video_file_display(tmp_path):
+    path = tmp_path / "out.avi"
+    disp = make_display(f"file:{path}")
+    assert isinstance(disp, VideoFileDisplay)
+    disp.open(640, 480, 25.0)
+    for i in range(10):
+        disp.show(test_pattern(i=i))
+    disp.close()
+    cap = cv2.VideoCapture(str(path))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+
+
+def test_overlay_draws_points_and_box():
+    img = np.zeros((240, 320, 3), np.uint8)
+    pts = np.stack([np.linspace(100, 200, 68), np.linspace(80, 160, 68)], 1).astype(np.float32)
+    face = TrackedFace(3, pts, 0.9, Box.around(pts))
+    draw_overlay(img, [face], "99.0 fps  mean / cpu")
+    assert img[int(pts[10, 1]), int(pts[10, 0])].any()
+    assert img[80, 150].any()  # top edge of the box
+    assert img[20, 20:200].any()  # the info line
+
+
+def test_bad_display_spec():
+    with pytest.raises(ValueError, match="not understood"):
+        make_display("hologram")

@@ -1,0 +1,140 @@
+"""sd_notify against a real AF_UNIX datagram socket; `edgetrack run` under a fake systemd: READY,
+WATCHDOG, STATUS with fps, and a clean stop on SIGTERM within 2 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.service import Notifier
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def listen(path: Path) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(path))
+    s.settimeout(5)
+    return s
+
+
+def test_notify_messages_on_a_real_socket(tmp_path):
+    sock = listen(tmp_path / "notify")
+    n = Notifier(str(tmp_path / "notify"), watchdog_usec=2_000_000)
+    try:
+        assert n.enabled and n.watchdog_interval == 1.0
+        assert n.ready("tracking")
+        msg = sock.recv(4096).decode()
+        assert msg.splitlines()[0] == "READY=1" and "STATUS=tracking" in msg and f"MAINPID={os.getpid()}" in msg
+        assert n.status("31.0 fps")
+        assert sock.recv(4096) == b"STATUS=31.0 fps"
+        assert n.watchdog(now=100.0)
+        assert sock.recv(4096) == b"WATCHDOG=1"
+        assert not n.watchdog(now=100.5)  # half the timeout has not passed
+        assert n.watchdog(now=101.1)
+        assert sock.recv(4096) == b"WATCHDOG=1"
+        assert n.stopping()
+        assert sock.recv(4096) == b"STOPPING=1"
+    finally:
+        n.close()
+        sock.close()
+
+
+def test_abstract_socket_and_no_systemd(tmp_path):
+    name = f"edgetrack-test-{os.getpid()}"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind("\0" + name)
+    s.settimeout(5)
+    n = Notifier("@" + name, watchdog_usec=0)
+    try:
+        assert n.ready()
+        assert s.recv(4096).startswith(b"READY=1")
+        assert not n.watchdog()  # watchdog off
+    finally:
+        n.close()
+        s.close()
+    off = Notifier("", watchdog_usec=0)
+    assert not off.enabled and not off.ready() and not off.status("x")
+
+
+def test_gone_systemd_never_raises(tmp_path):
+    n = Notifier(str(tmp_path / "nobody-listens"), watchdog_usec=1000)
+    assert not n.ready()
+    n.close()
+
+
+def write_video(path: Path, n: int = 30) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
+    for i in range(n):
+        img = np.full((240, 320, 3), 40 + i * 3, np.uint8)
+        w.write(img)
+    w.release()
+    return path
+
+
+def test_run_under_fake_systemd_stops_on_sigterm_within_2s(tmp_path):
+    video = write_video(tmp_path / "loop.avi")
+    sock = listen(tmp_path / "notify")
+    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="400000", EDGETRACK_NO_SYSTEM_CONFIG="1")
+    env.pop("WATCHDOG_PID", None)
+    cmd = [sys.executable, "-m", "edge", "run", "--source", f"file:{video}", "--loop", "--realtime", "--display", "none",
+           "--landmarker", "mean", "--status-every", "0.3"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    got: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            any(m.startswith("READY=1") for m in got) and "WATCHDOG=1" in got and any("fps" in m for m in got if m.startswith("STATUS="))
+        ):
+            try:
+                got.extend(sock.recv(4096).decode().splitlines())
+            except TimeoutError:
+                break
+        assert any(m.startswith("READY=1") for m in got), f"no READY=1; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
+        assert "WATCHDOG=1" in got
+        assert any(m.startswith("STATUS=") and "fps" in m for m in got)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=5)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    sock.settimeout(1)
+    rest = []
+    try:
+        while True:
+            rest.extend(sock.recv(4096).decode().splitlines())
+    except TimeoutError:
+        pass
+    sock.close()
+    assert rc == 0, proc.stderr.read()
+    assert took < 2.0, f"SIGTERM took {took:.2f} s"
+    assert "STOPPING=1" in rest
+    assert "stopped (SIGTERM)" in proc.stderr.read()
+
+
+@pytest.mark.skipif(not Path("/bin/systemd-analyze").exists() and not Path("/usr/bin/systemd-analyze").exists(),
+                    reason="systemd-analyze not installed")  # fmt: skip
+def test_unit_file_verifies():
+    unit = REPO / "systemd" / "edgetrack.service"
+    r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    bad = [ln for ln in r.stderr.splitlines() if "edgetrack.service" in ln and "Command" not in ln and "executable" not in ln]
+    assert not bad, r.stderr
+
+
+def test_unit_file_has_the_kiosk_settings():
+    text = (REPO / "systemd" / "edgetrack.service").read_text()
+    for needle in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "SupplementaryGroups=video render", "DeviceAllow=",
+                   "ProtectSystem=strict", "NoNewPrivileges=yes", "TimeoutStopSec="):  # fmt: skip
+        assert needle in text, needle
