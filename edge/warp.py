@@ -107,9 +107,11 @@ def warp_region(
     dst_pts: np.ndarray,
     triangles: np.ndarray,
     out_size: tuple[int, int],
+    clip: tuple[int, int, int, int] | None = None,
 ) -> WarpResult:
     """Warp `src_image` so src_pts land on dst_pts, over the dst triangles' bounding box
-    clipped to an output of size (width, height)."""
+    clipped to an output of size (width, height) and, if given, to `clip` (x0, y0, x1, y1):
+    the caller's region of interest, e.g. where its alpha is non-zero (less to fill and sample)."""
     dst = np.ascontiguousarray(dst_pts, dtype=np.float64)
     src = np.ascontiguousarray(src_pts, dtype=np.float64)
     w_out, h_out = out_size
@@ -117,6 +119,8 @@ def warp_region(
     y0 = max(int(np.floor(dst[:, 1].min())), 0)
     x1 = min(int(np.ceil(dst[:, 0].max())) + 1, w_out)
     y1 = min(int(np.ceil(dst[:, 1].max())) + 1, h_out)
+    if clip is not None:
+        x0, y0, x1, y1 = max(x0, int(clip[0])), max(y0, int(clip[1])), min(x1, int(clip[2])), min(y1, int(clip[3]))
     if x1 <= x0 or y1 <= y0:
         shape = (0, 0) + src_image.shape[2:]
         return WarpResult(np.zeros(shape, src_image.dtype), np.zeros((0, 0), np.uint8), x0, y0)

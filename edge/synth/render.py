@@ -16,14 +16,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.landmarks68 import N_POINTS
 from edge.shape_model import ShapeModel
 from edge.synth.background import make_background
 from edge.synth.compose import NoiseTiles, blend_face
 from edge.synth.expressions import apply_expressions
 from edge.synth.scenarios import EXPRESSIONS, SCENARIOS, FaceState, make_script
 from edge.synth.signals import hash_u64, rng_for
-from edge.synth.texture import MeanFace
-from edge.warp import extend_points, warp_region
+from edge.synth.texture import TEXTURE_IOD, MeanFace
+from edge.warp import N_FOREHEAD, extend_points, warp_region
 
 PAN_PAD = 40  # background margin each side, pixels (the pan range)
 NOISE_SIGMA = 2.5
@@ -150,8 +151,12 @@ class SyntheticFace:
     def _draw_face(self, frame: np.ndarray, f: FaceState, pts: np.ndarray, opening: float, gain: np.ndarray) -> None:
         colour = (f.colour * gain).astype(np.float64)
         self._draw_body(frame, f, colour, gain)
-        dst = extend_points(pts)[self._used]
-        res = warp_region(self._bgra, self._src, dst, self._tris, (self.width, self.height))
+        ext = extend_points(pts)
+        hull = ext[: N_POINTS + N_FOREHEAD]
+        reach = 1.3 * self.texture.margin * f.iod / TEXTURE_IOD + 2  # the feathered edge, in frame pixels
+        lo, hi = hull.min(0) - reach, hull.max(0) + reach
+        clip = (int(lo[0]), int(lo[1]), int(np.ceil(hi[0])) + 1, int(np.ceil(hi[1])) + 1)
+        res = warp_region(self._bgra, self._src, ext[self._used], self._tris, (self.width, self.height), clip)
         h, w = res.mask.shape
         if h == 0 or w == 0:
             return
@@ -186,10 +191,10 @@ class SyntheticFace:
         cv2.fillPoly(layer, [np.round(local[60:68] * 16).astype(np.int32)], _bgr(np.array([40, 35, 60]) * colour), cv2.LINE_AA, shift=4)
         gap = local[[65, 66, 67]].mean(0) - local[[61, 62, 63]].mean(0)
         width = float(np.linalg.norm(local[64] - local[60])) or 1.0
-        down = gap * min(0.4, 0.1 * width / max(float(np.linalg.norm(gap)), 1e-6))
-        top = local[[60, 61, 62, 63, 64]]
+        down = gap * min(0.35, 0.07 * width / max(float(np.linalg.norm(gap)), 1e-6))
+        top = np.vstack([(local[60] + local[61]) / 2, local[[61, 62, 63]], (local[63] + local[64]) / 2])
         teeth = np.vstack([top, top[::-1] + down])
-        cv2.fillPoly(layer, [np.round(teeth * 16).astype(np.int32)], _bgr(np.array([170, 180, 190]) * colour), cv2.LINE_AA, shift=4)
+        cv2.fillPoly(layer, [np.round(teeth * 16).astype(np.int32)], _bgr(np.array([150, 160, 170]) * colour), cv2.LINE_AA, shift=4)
         cv2.addWeighted(layer, weight, roi, 1.0 - weight, 0.0, dst=roi)
 
     # ---- cues -----------------------------------------------------------------------------

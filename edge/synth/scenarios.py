@@ -87,7 +87,7 @@ def _person(pid: int, seed: int, sigma: np.ndarray, period: int, still_cues_ever
         cues[name] = schedule(rng, period, gap, c["hold"], c["rise"], c["fall"], allowed)
     hairs = ((25, 30, 40), (20, 22, 25), (40, 60, 90), (70, 110, 150), (55, 55, 60), (30, 45, 70))
     hair = hairs[pid % len(hairs)] if pid else hairs[0]
-    shirt = tuple(float(v) for v in np.clip(rng.uniform(30, 200) + rng.normal(0, 35, 3), 10, 240))
+    shirt = tuple(float(v) for v in np.clip(rng.uniform(30, 190) + rng.normal(0, 25, 3), 10, 230))
     return Person(pid, params, tint, cues, tuple(float(v) for v in hair), shirt)
 
 

@@ -59,6 +59,7 @@ class MeanFace:
     points: np.ndarray  # (68, 2) float64 in texture pixels
     extended: np.ndarray  # (68 + forehead + ring, 2)
     triangles: np.ndarray  # (T, 3) int32, only those the face alpha touches
+    margin: float  # how far (texture pixels) the feathered alpha reaches beyond the face hull
 
     @classmethod
     def load(cls, folder: Path | None = None, feather_px: float = 9.0) -> MeanFace:
@@ -76,7 +77,17 @@ class MeanFace:
         alpha = face_alpha(points, image.shape[0], feather_px)
         ext = extend_points(points)
         tris = FaceMesh(points).triangles
-        return cls(image, alpha, points, ext, _touching(tris, ext, alpha))
+        return cls(image, alpha, points, ext, _touching(tris, ext, alpha), _reach(ext, alpha))
+
+
+def _reach(ext: np.ndarray, alpha: np.ndarray) -> float:
+    """Largest distance from the face hull (68 points + forehead) to a pixel with visible alpha."""
+    hull = cv2.convexHull(np.round(ext[: 68 + N_FOREHEAD]).astype(np.int32))
+    inside = np.zeros(alpha.shape, np.uint8)
+    cv2.fillConvexPoly(inside, hull, 255)
+    dist = cv2.distanceTransform(255 - inside, cv2.DIST_L2, 3)
+    visible = alpha > 1.0 / 512
+    return float(dist[visible].max()) if visible.any() else 0.0
 
 
 def _touching(tris: np.ndarray, ext: np.ndarray, alpha: np.ndarray) -> np.ndarray:
