@@ -1,0 +1,63 @@
+"""The whole conversion path on a tiny random network, so a broken PyTorch/ONNX/onnx2tf/TFLite chain fails CI.
+
+PyTorch -> ONNX (opset 17) -> onnx2tf -> float32 / float16 / int8 TFLite, each run
+through `edge.inference.TFLiteModel`; a few seconds of conversion on a 16x16 input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from convert.cnn.model import LandmarkNet
+
+pytest.importorskip("onnx2tf")
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from convert.cnn.export import export
+
+    torch.manual_seed(0)
+    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2))).eval()
+    rng = np.random.default_rng(0)
+    calib = rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32)
+    work = tmp_path_factory.mktemp("work")
+    report = export(model, tmp_path_factory.mktemp("models"), "tiny", calib, keep_work=work)
+    return model, report, calib, work
+
+
+def test_export_writes_three_models_that_match_pytorch(exported):
+    from edge.inference import TFLiteModel
+
+    model, report, calib, _ = exported
+    assert set(report.files) == {"float32", "float16", "int8"}
+    assert report.onnx_vs_float32_max_err_pct_of_crop < 0.1
+    x = calib[:4]
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
+    for variant, path in report.files.items():
+        m = TFLiteModel(path)
+        assert m.input_shape == (1, 16, 16, 1)
+        out = np.concatenate([m.run(x[i : i + 1])[0] for i in range(4)])
+        assert out.shape == (4, 136)
+        # int8: within a few quantisation steps of the output range
+        tol = 1e-4 if variant == "float32" else 5e-3 if variant == "float16" else 8 * m.outputs[0]["quantization"][0] + 0.02
+        assert np.abs(out - ref).max() < tol, variant
+    assert TFLiteModel(report.files["int8"]).input_dtype == np.int8
+
+
+def test_int8_with_float_io_agrees_with_int8_io(exported):
+    """The wrapper's (de)quantisation from the model's own scale/zero point matches the converter's float-I/O variant."""
+    from edge.inference import TFLiteModel
+
+    _, report, calib, work = exported
+    float_io = TFLiteModel(work / "tf" / "tiny_integer_quant.tflite")
+    int_io = TFLiteModel(report.files["int8"])
+    assert float_io.input_dtype == np.float32 and int_io.input_dtype == np.int8
+    step = int_io.outputs[0]["quantization"][0]
+    for i in range(4):
+        a, b = float_io.run(calib[i : i + 1])[0], int_io.run(calib[i : i + 1])[0]
+        assert np.abs(a - b).max() <= 1.01 * step
