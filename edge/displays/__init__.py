@@ -51,7 +51,7 @@ def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080,
             log(f"display: auto -> fb ({fb_device})")
             return FramebufferDisplay(fb_device)
         log("display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")
-        return HttpDisplay(http_host, http_port)
+        return HttpDisplay(http_host, http_port, port_tries=10)
     if spec == "none":
         return NoDisplay()
     if spec == "sdl":

@@ -52,8 +52,9 @@ BOUNDARY = "edgetrackframe"
 class HttpDisplay(Display):
     name = "http"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, quality: int = 80, max_fps: float = 30.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, quality: int = 80, max_fps: float = 30.0, port_tries: int = 1) -> None:
         self.host, self.port, self.quality, self.max_fps = host, port, quality, max_fps
+        self.port_tries = port_tries  # `auto` takes the next free port when the asked one is busy
         self.server: ThreadingHTTPServer | None = None
         self._cond = threading.Condition()
         self._frame: np.ndarray | None = None
@@ -73,12 +74,16 @@ class HttpDisplay(Display):
 
     def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
         handler = _make_handler(self)
-        try:
-            self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        except OSError as exc:
-            raise RuntimeError(
-                f"http display cannot listen on {self.host}:{self.port} ({exc.strerror}); pass another --http-port"
-            ) from None
+        tries = self.port_tries if self.port else 1
+        for k in range(tries):
+            try:
+                self.server = ThreadingHTTPServer((self.host, self.port + k if self.port else 0), handler)
+                break
+            except OSError as exc:
+                if k == tries - 1:
+                    raise RuntimeError(
+                        f"http display cannot listen on {self.host}:{self.port} ({exc.strerror}); pass another --http-port"
+                    ) from None
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         for target, name in ((self.server.serve_forever, "http display"), (self._encode_loop, "jpeg encoder")):

@@ -42,6 +42,16 @@ def set_threads(n: int) -> None:
         numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
+def describe_delegate(landmarker: Any, asked: str) -> str:
+    """What actually runs the model: the TFLite wrapper's delegate when there is one (it may have fallen back)."""
+    model = getattr(landmarker, "model", None)
+    for obj in (model, landmarker):
+        name = getattr(obj, "delegate", None)
+        if isinstance(name, str) and name:
+            return name
+    return "numpy/OpenCV" if model is None else (asked or "cpu")
+
+
 def load_effects(specs: list[str]) -> list[Any]:
     if not specs:
         return []
@@ -113,7 +123,7 @@ class Runtime:
         self.on_frame = on_frame
         self.feed: FrameByFrame | LatestFrame | None = None
         self.out_file = None
-        self.delegate = str(getattr(self.landmarker, "delegate", "") or cfg["delegate"] or "cpu")
+        self.delegate = describe_delegate(self.landmarker, cfg["delegate"])
         self.info = f"{self.landmarker.name} / {self.delegate}"
         self.fps = 0.0
 
