@@ -2,18 +2,18 @@
 deformation share (the warp itself is edge.warp's; this only pins the ring and blends).
 
 The boundary ring of the target shape is pinned to the tracked face's ring, so the warp is
-the identity at the mesh's edge and nothing outside the face moves; a feathered mask hides
-the last pixel of the edge.
+the identity at the mesh's edge and nothing outside the face moves.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from edge.shape_model import ShapeModel
-from edge.warp import FaceMesh, extend_points, feather, paste, warp_region
+from edge.warp import FaceMesh, extend_points, warp_region
 
 
 @lru_cache(maxsize=1)
@@ -46,17 +46,23 @@ def fold_free(src_ext: np.ndarray, dst_ext: np.ndarray, tris: np.ndarray, min_ra
     return src_ext.copy()
 
 
-def reshape_face(frame: np.ndarray, points: np.ndarray, target: np.ndarray, feather_px: int = 2) -> np.ndarray:
+def reshape_face(frame: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Warp the face region of `frame` (in place) so `points` (68, 2) move to `target` (68, 2)
-    (or as far towards it as the mesh allows without folding)."""
+    (or as far towards it as the mesh allows without folding).
+
+    The ring is pinned, so the warp is continuous and the identity along the mesh's edge:
+    copying the covered pixels leaves no seam, and needs no feathered blend (half the cost)."""
     tris = shared_mesh().triangles
     src = extend_points(points)
     dst = fold_free(src, extend_points(target, ring_from=points), tris)
     h, w = frame.shape[:2]
     region = warp_region(frame, src, dst, tris, (w, h))
-    if region.mask.size == 0:
+    rh, rw = region.mask.shape
+    if rh == 0 or rw == 0:
         return frame
-    return paste(frame, region, feather(region.mask, feather_px))
+    roi = frame[region.y0 : region.y0 + rh, region.x0 : region.x0 + rw]
+    cv2.copyTo(region.image, region.mask, roi)  # in place: roi is a view of frame
+    return frame
 
 
 def model_offsets(points: np.ndarray, new_params) -> np.ndarray:
