@@ -46,7 +46,8 @@ def apply_expressions(shape: np.ndarray, blink: float = 0.0, smile: float = 0.0,
         s[[65, 66, 67]] += uy * d
         s[[56, 57, 58]] += uy * (0.95 * d)
         s[[55, 59]] += uy * (0.7 * d)
-        s[[48, 54, 60, 64]] += uy * (0.3 * d)
+        s[[48, 54]] += uy * (0.4 * d)
+        s[[60, 64]] += uy * (0.5 * d)  # the corners sit half way down an open mouth
         s[48] += ux * (0.05 * d)
         s[54] -= ux * (0.05 * d)
         s[60] += ux * (0.05 * d)

@@ -186,16 +186,22 @@ class SyntheticFace:
         if x1 <= x0 or y1 <= y0:
             return
         roi = frame[y0:y1, x0:x1]
-        layer = roi.copy()
         local = pts - (x0, y0)
-        cv2.fillPoly(layer, [np.round(local[60:68] * 16).astype(np.int32)], _bgr(np.array([40, 35, 60]) * colour), cv2.LINE_AA, shift=4)
+        cavity = np.zeros(roi.shape[:2], np.uint8)
+        cv2.fillPoly(cavity, [np.round(_closed_spline(local[60:68]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        # upper teeth: a band under the upper inner lip, only where the mouth is open
         gap = local[[65, 66, 67]].mean(0) - local[[61, 62, 63]].mean(0)
         width = float(np.linalg.norm(local[64] - local[60])) or 1.0
-        down = gap * min(0.35, 0.07 * width / max(float(np.linalg.norm(gap)), 1e-6))
-        top = np.vstack([(local[60] + local[61]) / 2, local[[61, 62, 63]], (local[63] + local[64]) / 2])
-        teeth = np.vstack([top, top[::-1] + down])
-        cv2.fillPoly(layer, [np.round(teeth * 16).astype(np.int32)], _bgr(np.array([150, 160, 170]) * colour), cv2.LINE_AA, shift=4)
-        cv2.addWeighted(layer, weight, roi, 1.0 - weight, 0.0, dst=roi)
+        down = gap * min(0.45, 0.09 * width / max(float(np.linalg.norm(gap)), 1e-6))
+        top = local[[60, 61, 62, 63, 64]]
+        teeth = np.zeros_like(cavity)
+        cv2.fillPoly(teeth, [np.round(np.vstack([top, top[::-1] + down]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        a_cav = cavity.astype(np.float32) * (weight / 255.0)
+        a_teeth = np.minimum(cavity, teeth).astype(np.float32) * (weight / 255.0)
+        dark = np.array([40, 35, 60], np.float32) * colour.astype(np.float32)
+        white = np.array([150, 160, 170], np.float32) * colour.astype(np.float32)
+        out = roi * (1 - a_cav)[..., None] + (a_cav - a_teeth)[..., None] * dark + a_teeth[..., None] * white
+        roi[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     # ---- cues -----------------------------------------------------------------------------
     def events(self, i: int) -> dict[str, bool]:
@@ -216,6 +222,14 @@ class SyntheticFace:
 def _bgr(v: np.ndarray) -> tuple[float, float, float]:
     v = np.clip(v, 0, 255)
     return float(v[0]), float(v[1]), float(v[2])
+
+
+def _closed_spline(p: np.ndarray, per: int = 4) -> np.ndarray:
+    """Closed Catmull-Rom curve through the points: a rounded inner-lip outline, not an octagon."""
+    t = (np.arange(per) / per)[:, None, None]
+    p0, p1, p2, p3 = np.roll(p, 1, 0), p, np.roll(p, -1, 0), np.roll(p, -2, 0)
+    c = 0.5 * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+    return c.transpose(1, 0, 2).reshape(-1, 2)
 
 
 def _lip_gap(shape: np.ndarray) -> float:
