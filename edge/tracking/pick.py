@@ -33,6 +33,10 @@ def pick_landmarker(name: str = "auto", threads: int = 1, delegate: str = "", mo
             lm = _make(cand, threads, delegate, model if cand != "mean" else "")
             skipped = f" ({'; '.join(why)})" if why else ""
             return lm, f"landmarker: auto -> {cand}{skipped}"
-        except (ValueError, FileNotFoundError, RuntimeError, ImportError) as exc:
-            why.append(f"{cand}: {str(exc).splitlines()[0][:80]}")
+        except FileNotFoundError as exc:
+            why.append(f"{cand}: no model ({str(exc).split(';')[0].split(' at ')[-1]})")
+        except ImportError:
+            why.append(f"{cand}: not in this build")
+        except (ValueError, RuntimeError) as exc:
+            why.append(f"{cand}: {str(exc).splitlines()[0][:100]}")
     raise RuntimeError("no landmarker could be made: " + "; ".join(why))
