@@ -155,6 +155,9 @@ class Runtime:
             opened_display = True
             if self.display.where:
                 self.log(f"display: {self.display.name} -> {self.display.where}")
+            if self.display.name == "http":
+                port = self.display.where.rstrip("/").rsplit(":", 1)[-1]
+                self.log(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
             while not self._stopped():
                 if cfg["frames"] and res.frames >= cfg["frames"]:
                     res.ended_by = f"--frames {cfg['frames']}"
