@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.detect import make_detector
+from edge.geometry import Box
 from edge.synth import SCENARIOS, SyntheticFace, parse_size
 
 
@@ -29,6 +31,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
     p.add_argument("--start", type=int, default=0, help="first frame index (the script loops, any index is valid)")
     p.add_argument("--images", action="store_true", help="also write every frame as DIR/images/frame_NNNNNN.png")
+    p.add_argument("--detect", metavar="DETECTOR", default=None,
+                   help="also run this face detector (e.g. haar) on every frame and report how often it finds the faces")
+
+
+class DetectionCheck:
+    """How often a detector finds the synthetic faces: a face counts when fully inside the frame,
+    and is found when a detected box overlaps its landmark box with IoU > 0.3."""
+
+    def __init__(self, name: str, width: int, height: int) -> None:
+        self.detector = make_detector(name)
+        self.name, self.width, self.height = name, width, height
+        self.faces = self.found = self.false = self.frames = 0
+
+    def add(self, frame, truths) -> None:
+        boxes = self.detector.detect(frame, max_faces=5)
+        truth_boxes = [Box.around(t.points) for t in truths]
+        for t, tb in zip(truths, truth_boxes):
+            lo, hi = t.points.min(0), t.points.max(0)
+            if lo[0] < 0 or lo[1] < 0 or hi[0] >= self.width or hi[1] >= self.height:
+                continue
+            self.faces += 1
+            self.found += any(b.iou(tb) > 0.3 for b in boxes)
+        self.false += sum(not any(b.iou(tb) > 0.3 for tb in truth_boxes) for b in boxes)
+        self.frames += 1
+
+    def summary(self) -> str:
+        rate = 100.0 * self.found / max(self.faces, 1)
+        return (f"detector {self.name}: found {self.found}/{self.faces} fully visible faces ({rate:.1f}%), "
+                f"{self.false} boxes on no face over {self.frames} frames")
 
 
 def frame_name(i: int) -> str:
@@ -50,6 +81,7 @@ def _check(args: argparse.Namespace) -> tuple[int, int]:
 def main(args: argparse.Namespace) -> int:
     width, height = _check(args)
     synth = SyntheticFace(width, height, args.seed, args.scenario)
+    check = DetectionCheck(args.detect, width, height) if args.detect else None
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.images:
@@ -69,6 +101,8 @@ def main(args: argparse.Namespace) -> int:
             tr0 = time.perf_counter()
             frame, truths = synth.render(i)
             render_ms.append(1000 * (time.perf_counter() - tr0))
+            if check:
+                check.add(frame, truths)
             writer.write(frame)
             name = frame_name(i)
             if args.images:
@@ -103,4 +137,6 @@ def main(args: argparse.Namespace) -> int:
     )
     ms = np.asarray(render_ms)
     print(f"render: median {np.median(ms):.2f} ms/frame, p95 {np.percentile(ms, 95):.2f} ms (wall clock, this process)", file=sys.stderr)
+    if check:
+        print(check.summary(), file=sys.stderr)
     return 0
