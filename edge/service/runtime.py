@@ -193,6 +193,8 @@ class Runtime:
                 t4 = time.perf_counter()
                 image = frame.display if frame.display is not None else frame.image
                 scale = image.shape[1] / frame.image.shape[1]
+                if frame.release is not None and (self.effects or (cfg["overlay"] and self.display.wants_frames())):
+                    image = image.copy()  # a camera buffer is not ours to draw on
                 shown = _scaled(faces, scale) if scale != 1.0 else faces
                 if self.effects:
                     image = to_bgr(image)
@@ -210,6 +212,7 @@ class Runtime:
                     self.out_file.write(json.dumps(line, separators=(",", ":")) + "\n")
                 if self.on_frame is not None:
                     self.on_frame(frame, faces)
+                frame.done()
                 t7 = time.perf_counter()
                 res.frames += 1
                 frames_since += 1

@@ -38,5 +38,5 @@ class FlowFusion:
                 fused[ok] = self.weight * moved[ok] + (1 - self.weight) * raw[ok]
             new_prev[f.id] = fused
         self.prev = new_prev
-        self.prev_grey = grey
+        self.prev_grey = grey.copy() if grey is image else grey  # a camera buffer goes back after this frame
         return new_prev

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,13 @@ class Frame:
     t: float = field(default_factory=time.monotonic)  # capture time, time.monotonic()
     display: np.ndarray | None = None  # optional bigger BGR image for the screen (picamera2 main stream)
     truth: list[Any] | None = None  # ground truth (synthetic source only)
+    release: Callable[[], None] | None = None  # hands a zero-copy camera buffer back; call once, when done
+
+    def done(self) -> None:
+        """Give the camera buffer back (no-op for sources that copy); safe to call twice."""
+        if self.release is not None:
+            rel, self.release = self.release, None
+            rel()
 
 
 class Source:

@@ -121,6 +121,8 @@ class LatestFrame:
             if frame is not None:
                 if not self._taken:
                     self.stats.dropped += 1
+                    if self._frame is not None:
+                        self._frame.done()  # a zero-copy camera buffer nobody will read: back to the camera
                 self._frame = frame
                 self._taken = False
                 self.stats.captured += 1

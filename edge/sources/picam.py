@@ -1,8 +1,10 @@
 """Raspberry Pi cameras through picamera2 (imported only when asked for, so other machines never need it).
 
 Tracking reads the low-resolution YUV420 stream's Y plane (grey, what the detector and
-landmarkers want), the screen gets the main stream. Each request is copied once out
-of the camera's DMA buffer (the buffer must go back to the camera), nothing else.
+landmarkers want), the screen gets the main stream. Both are views into the camera's
+buffers (no copies): the frame holds its request until the pipeline is done with it
+(`Frame.done()`), or until the capture thread replaces it with a newer one. Four buffers
+leave the camera two to fill while the pipeline holds one and the thread one.
 """
 
 from __future__ import annotations
@@ -60,14 +62,25 @@ class Picamera2Source(Source):
             request = self.cam.capture_request()
         except Exception as exc:  # noqa: BLE001
             raise SourceLost(f"Pi camera {self.camera} stopped: {exc}") from None
+        t = time.monotonic()
+        from picamera2 import MappedArray
+
+        lores, main = MappedArray(request, "lores"), MappedArray(request, "main")
         try:
-            t = time.monotonic()
-            yuv = request.make_array("lores")
-            main = request.make_array("main")
-        finally:
+            yuv = lores.__enter__().array
+            bgr = main.__enter__().array
+        except Exception:
             request.release()
-        grey = yuv[: self.height, : self.width]  # the Y plane, a view
-        frame = Frame(grey, self.index, t, display=main)
+            raise
+
+        def release() -> None:
+            lores.__exit__(None, None, None)
+            main.__exit__(None, None, None)
+            request.release()
+
+        grey = yuv[: self.height, : self.width]  # the Y plane: a view into the camera's buffer
+        w = self.main_size[0]
+        frame = Frame(grey, self.index, t, display=bgr[:, :w, :3], release=release)
         self.index += 1
         return frame
 
