@@ -120,15 +120,21 @@ class SyntheticFace:
 
     def truth(self, i: int) -> list[SynthTruth]:
         """The ground truth of frame i without drawing it."""
-        return [t for t, _ in self._faces(i)[1]]
+        return [t for t, _ in self._faces(i)[1] if t is not None]
 
     def _faces(self, i: int):
+        """Scene state and, per face to draw, (its truth, or None while its centre is outside the
+        frame, e.g. half-way out as it walks off; drawing data)."""
         scene = self.script.state(int(i))
         out = []
         for f in scene.faces:
             pts, opening = self._points(f)
-            if self._in_frame(pts):
-                out.append((SynthTruth(f.id, pts.astype(np.float32), f.blink, f.smile, f.mouth_open, f.moving), (f, pts, opening)))
+            lo, hi = pts.min(0), pts.max(0)
+            size = hi - lo
+            if hi[0] + size[0] < 0 or lo[0] - size[0] >= self.width or hi[1] + size[1] < 0 or lo[1] - size[1] >= self.height:
+                continue  # nothing of this person (face, hair, shoulders) can be in view
+            truth = SynthTruth(f.id, pts.astype(np.float32), f.blink, f.smile, f.mouth_open, f.moving) if self._in_frame(pts) else None
+            out.append((truth, (f, pts, opening)))
         return scene, out
 
     # ---- pixels ---------------------------------------------------------------------------
@@ -146,7 +152,7 @@ class SyntheticFace:
         for _, (f, pts, opening) in faces:
             self._draw_face(frame, f, pts, opening, g)
         self.noise.apply(frame, hash_u64(self.seed, i % self.period))
-        return frame, [t for t, _ in faces]
+        return frame, [t for t, _ in faces if t is not None]
 
     def _draw_face(self, frame: np.ndarray, f: FaceState, pts: np.ndarray, opening: float, gain: np.ndarray) -> None:
         colour = (f.colour * gain).astype(np.float64)
