@@ -1,6 +1,9 @@
 """Make the README stills of every face effect on the synthetic face (ground-truth landmarks).
 
-    .venv/bin/python docs/effects/make_stills.py
+    .venv/bin/python docs/effects/make_stills.py          # stills on the ground-truth points
+    .venv/bin/python docs/effects/make_stills.py --runs   # + run_sheet.jpg: frame 160 of each
+        `edgetrack run --source synthetic --effect E --no-overlay --display file:E.mp4 --frames 300`
+        (the tracked points of whichever landmarker `auto` picks)
 
 Writes docs/effects/*.jpg, plus the synthetic donor used by the swap still
 (docs/effects/donor.png + donor.pts: a synthetic face with face paint, so the swap is
@@ -9,6 +12,9 @@ visible; nothing here comes from the annotated data).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -67,6 +73,32 @@ def crop(frame: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return cv2.resize(frame[y0 : y0 + CROP, x0 : x0 + CROP], None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
 
 
+RUNS = ["caricature:2.5", "deform:smile=1.5,wide_eyes", "swap:{donor}", "mask:glasses", "mask:moustache", "signals"]
+
+
+def run_sheet(donor: Path, frame_index: int = 160) -> None:
+    """Frame `frame_index` of each effect's `edgetrack run` video, 3 x 2 at half size."""
+    exe = Path(sys.executable).parent / "edgetrack"
+    tiles = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, spec in enumerate(RUNS):
+            video = Path(tmp) / f"{k}.mp4"
+            cmd = [str(exe), "run", "--source", "synthetic", "--effect", spec.format(donor=donor), "--no-overlay",
+                   "--display", f"file:{video}", "--frames", "300"]
+            subprocess.run(cmd, check=True, capture_output=True)
+            cap = cv2.VideoCapture(str(video))
+            cap.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
+            ok, frame = cap.read()
+            if not ok:
+                raise RuntimeError(f"could not read frame {frame_index} of {video}")
+            tile = cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)
+            label = spec.replace("{donor}", "donor.png")
+            cv2.putText(tile, label, (6, 232), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+            tiles.append(tile)
+    sheet = np.vstack([np.hstack(tiles[:3]), np.hstack(tiles[3:])])
+    cv2.imwrite(str(OUT / "run_sheet.jpg"), sheet, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
 def main() -> None:
     donor = write_donor()
     synth = SyntheticFace(640, 480, seed=0)
@@ -87,6 +119,9 @@ def main() -> None:
         cv2.putText(pair, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
         cv2.imwrite(str(OUT / f"{name}.jpg"), pair, [cv2.IMWRITE_JPEG_QUALITY, 85])
     print(f"wrote {len(STILLS)} stills to {OUT}")
+    if "--runs" in sys.argv:
+        run_sheet(donor)
+        print(f"wrote {OUT / 'run_sheet.jpg'}")
 
 
 if __name__ == "__main__":
