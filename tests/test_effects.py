@@ -3,6 +3,8 @@ identity, bad input is one clear error."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -194,3 +196,18 @@ def test_landmarks_and_signals_overlays_draw_and_chain(synth_frame):
     effects = make_effects(["landmarks", "signals"])
     out = apply_all(effects, frame.copy(), _face(pts))
     assert out.shape == frame.shape and np.abs(out.astype(int) - frame).max() > 50
+
+
+DONOR = Path(__file__).resolve().parents[1] / "docs" / "effects" / "donor.png"  # synthetic, with its .pts
+
+
+@pytest.mark.parametrize("spec", ["caricature:2", "deform:smile,long_chin", f"swap:{DONOR}", "mask:hat", "landmarks", "signals"])
+def test_effects_survive_faces_at_and_beyond_the_frame_edge(synth_frame, spec):
+    frame, pts = synth_frame
+    effect = make_effect(spec)
+    h, w = frame.shape[:2]
+    centre = pts.mean(0)
+    for corner in ((0, 0), (w, h), (w + 200, h / 2), (-300, -300)):
+        moved = pts - centre + corner
+        out = effect.apply(frame.copy(), _face(moved))
+        assert out.shape == frame.shape and out.dtype == frame.dtype
