@@ -41,6 +41,9 @@ def find_donor_points(image: np.ndarray, path: str = "donor") -> np.ndarray:
     from edge.landmarks import make_landmarker
 
     boxes = make_detector("haar").detect(image, max_faces=1)
+    if not boxes:  # a one-off at start-up: afford a slower, more thorough search at full resolution
+        thorough = make_detector("haar", work_width=int(min(1280, max(640, image.shape[1]))), min_neighbors=3, scale_factor=1.05)
+        boxes = thorough.detect(image, max_faces=1)
     if not boxes:
         raise ValueError(f"swap donor {path} has no face the detector can find; use a well-lit, frontal photo of one face")
     for name in DONOR_LANDMARKERS:
@@ -223,7 +226,9 @@ class SwapEffect:
         full[back.y0 : back.y0 + back.mask.shape[0], back.x0 : back.x0 + back.mask.shape[1]][back.mask > 0] = back.image[back.mask > 0]
         state.correction = self.donor_f + full
         state.frames_since = 0
-        roi[mask > 0] = blended[mask > 0]
+        # the membrane was solved at low resolution: a few feathered pixels hide its edge
+        region.image = blended
+        paste(frame, region, feather(mask, self._feather_px(pts)))
         ms = (time.perf_counter() - t) * 1e3
         self.poisson_ms = ms if self.poisson_ms is None else 0.7 * self.poisson_ms + 0.3 * ms
         return True
@@ -241,8 +246,11 @@ class SwapEffect:
             region.image = colour_match(region.image, roi, region.mask)
         if region.mask.size == 0:
             return
-        iod = float(np.linalg.norm(pts[45] - pts[36]))
-        paste(frame, region, feather(region.mask, max(2, int(iod / 8))))
+        paste(frame, region, feather(region.mask, self._feather_px(pts)))
+
+    @staticmethod
+    def _feather_px(pts: np.ndarray) -> int:
+        return max(2, int(np.linalg.norm(pts[45] - pts[36]) / 10))
 
 
 def create(args: str) -> SwapEffect:
