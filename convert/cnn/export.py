@@ -46,6 +46,7 @@ class ExportReport:
     nme_pct: dict[str, float] = field(default_factory=dict)  # on the parity crops
     int8_vs_float_rel: float = float("nan")
     n_parity_faces: int = 0
+    nme_tracking_pct: dict[str, float] = field(default_factory=dict)  # same faces, tracking crops
 
     def problems(self, max_err_pct: float = 0.1, max_int8_rel: float = 0.10) -> list[str]:
         out = []
@@ -58,18 +59,21 @@ class ExportReport:
         return out
 
 
-def runtime_crops(samples: list[FaceSample], size: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+def runtime_crops(
+    samples: list[FaceSample], size: int, rng: np.random.Generator | None = None, track_share: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, list]:
     """(inputs (n, S, S, 1) float32 exactly as at run time, ground truth (n, 68, 2) frame points, crop specs).
 
-    Without `rng` every crop is the upright ground-truth-box crop; with it, half are
-    tracking crops from jittered previous points, as the tracker would make them.
+    Without `rng` every crop is the upright ground-truth-box crop; with it, `track_share`
+    of them are tracking crops from previous points off by 3% of the face size, as the
+    tracker would make them.
     """
     xs, gts, specs = [], [], []
     for s in samples:
         img = load_image(s.image_path)
         if img is None:
             continue
-        if rng is not None and rng.random() < 0.5:
+        if rng is not None and rng.random() < track_share:
             side = float(np.ptp(s.points, axis=0).mean())
             spec = crop_from_points(s.points + rng.normal(0, 0.03 * side, (68, 2)))
         else:
@@ -160,6 +164,7 @@ def export(
     stem: str,
     calib: np.ndarray,
     parity: tuple[np.ndarray, np.ndarray, list] | None = None,
+    tracking: tuple[np.ndarray, np.ndarray, list] | None = None,
     int8: bool = True,
     verbose: bool = False,
     keep_work: Path | None = None,
@@ -193,6 +198,10 @@ def export(
             for variant, path in report.files.items():
                 out = f32 if variant == "float32" else predict_tflite(TFLiteModel(path), x)
                 report.nme_pct[variant] = float(100 * nme_from_outputs(out, gts, specs, size).mean())
+            if tracking is not None:
+                for variant, path in report.files.items():
+                    out = predict_tflite(TFLiteModel(path), tracking[0])
+                    report.nme_tracking_pct[variant] = float(100 * nme_from_outputs(out, tracking[1], tracking[2], size).mean())
             if "int8" in report.nme_pct:
                 report.int8_vs_float_rel = report.nme_pct["int8"] / report.nme_pct["float32"] - 1.0
     finally:

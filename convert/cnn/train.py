@@ -24,16 +24,16 @@ from convert.cnn.model import LandmarkNet, count_params
 
 @dataclass
 class TrainConfig:
-    input_size: int = 80
+    input_size: int = 64  # measured choice: 80 costs 1.5x per step on this CPU, 64 leaves room for 70 epochs
     width: float = 1.0
-    epochs: int = 60
+    epochs: int = 70
     batch: int = 64
     lr: float = 2e-3
     weight_decay: float = 1e-4
     wing_w: float = 10.0
     wing_eps: float = 2.0
     seed: int = 0
-    threads: int = 2
+    threads: int = 1  # on a shared 2-core box one thread trains ~4x faster than two fighting for cores
 
 
 def to_tensor(x: np.ndarray) -> torch.Tensor:

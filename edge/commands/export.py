@@ -52,11 +52,13 @@ def export_cnn(args: argparse.Namespace) -> int:
     print(f"calibrating on {len(calib_samples)} train crops, checking parity on {len(parity_samples)} val faces", file=sys.stderr)
     calib = runtime_crops(calib_samples, model.input_size, rng)[0]
     parity = runtime_crops(parity_samples, model.input_size)
-    report = export(model, out, args.stem, calib, parity, verbose=args.verbose)
+    tracking = runtime_crops(parity_samples, model.input_size, np.random.default_rng(args.seed + 1), track_share=1.0)
+    report = export(model, out, args.stem, calib, parity, tracking, verbose=args.verbose)
     extra = {"checkpoint": str(args.checkpoint), "params": count_params(model), "train": ckpt["config"], "train_info": ckpt["info"]}
     write_report(report, out / f"{args.stem}_export.json", extra)
     for v in report.files:
-        print(f"  {v:8s} {report.sizes_kb[v]:8.1f} KB  NME {report.nme_pct.get(v, float('nan')):.2f}%  {report.files[v]}")
+        nme, nme_t = report.nme_pct.get(v, float("nan")), report.nme_tracking_pct.get(v, float("nan"))
+        print(f"  {v:8s} {report.sizes_kb[v]:8.1f} KB  NME box crop {nme:.2f}%, tracking crop {nme_t:.2f}%  {report.files[v]}")
     print(f"  ONNX vs float32 TFLite: max error {report.onnx_vs_float32_max_err_pct_of_crop:.4f}% of the crop side")
     print(f"  int8 NME vs float32: {100 * report.int8_vs_float_rel:+.1f}%")
     problems = report.problems()

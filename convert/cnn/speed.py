@@ -1,0 +1,60 @@
+"""Median milliseconds per face of each exported CNN variant, 1 and 2 threads, through the runtime wrapper.
+
+`python -m convert.cnn.speed [models_dir] [--runs N]`: times `TFLiteModel.run` on a real-size
+input (quantisation included), after a warm-up, and prints a table (and JSON with --json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.inference import TFLiteModel
+from edge.paths import models_dir
+
+
+def median_ms(path: Path | str, threads: int, runs: int = 300, warmup: int = 30) -> float:
+    m = TFLiteModel(path, num_threads=threads)
+    x = np.random.default_rng(0).uniform(-1, 1, m.input_shape).astype(np.float32)
+    for _ in range(warmup):
+        m.run(x)
+    times = np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter()
+        m.run(x)
+        times[i] = time.perf_counter() - t0
+    return float(np.median(times) * 1e3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folder", nargs="?", type=Path, default=None)
+    p.add_argument("--stem", default="cnn_landmarks")
+    p.add_argument("--runs", type=int, default=300)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    folder = args.folder or models_dir()
+    result: dict[str, dict[str, float]] = {}
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'variant':<8} {'KB':>7} {'1 thread ms':>12} {'2 threads ms':>13}")
+    for variant in ("int8", "float16", "float32"):
+        path = folder / f"{args.stem}_{variant}.tflite"
+        if not path.is_file():
+            continue
+        r = {"kb": round(path.stat().st_size / 1024, 1)}
+        for threads in (1, 2):
+            r[f"ms_{threads}t"] = round(median_ms(path, threads, args.runs), 3)
+        result[variant] = r
+        print(f"{variant:<8} {r['kb']:>7.1f} {r['ms_1t']:>12.3f} {r['ms_2t']:>13.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
