@@ -25,6 +25,7 @@ from edge.smooth import FaceSmoother, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
 from edge.tracking import Tracker, pick_landmarker
 
+READY_WAIT_S = 10.0  # READY=1 comes with the first frame, or after this long waiting for one
 STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "effect", "display", "output")
 
 
@@ -149,6 +150,7 @@ class Runtime:
         last_status = t_start
         ready = False
         frames_since, t_since = 0, t_start
+        last_frame = t_start
         try:
             self.feed.start()
             self.display.open(cfg["width"], cfg["height"], float(self.source.fps or 30.0))
@@ -165,18 +167,23 @@ class Runtime:
                 t0 = time.perf_counter()
                 try:
                     frame = self.feed.get(timeout=0.5)
-                except TimeoutError as exc:
+                except TimeoutError:
                     if self.notifier is not None:
+                        if not ready and time.monotonic() - t_start > READY_WAIT_S:
+                            ready = True  # up and waiting for the camera: better than a start timeout and a restart loop
+                            self.notifier.ready(f"waiting for {self.source.name}")
                         self.notifier.watchdog()
                     if time.monotonic() - last_status > cfg["status_every"]:
                         last_status = time.monotonic()
-                        self.log(f"waiting: {exc}")
+                        why = self.feed.stats.last_error or "no frame yet"
+                        self.log(f"waiting for {self.source.name} ({time.monotonic() - last_frame:.0f} s without a frame: {why}); retrying")
                         if self.notifier is not None:
                             self.notifier.status(f"waiting for {self.source.name}")
                     continue
                 if frame is None:
                     res.ended_by = "end of source"
                     break
+                last_frame = time.monotonic()
                 t1 = time.perf_counter()
                 faces = self.tracker.update(frame.image)
                 t2 = time.perf_counter()

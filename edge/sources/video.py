@@ -59,6 +59,7 @@ class V4L2Source(Source):
         self.index = 0
 
     def open(self) -> None:
+        _quiet_opencv()  # retries every few seconds must not fill the journal with OpenCV warnings
         dev = self.device
         if isinstance(dev, str) and dev.startswith("/dev/") and not Path(dev).exists():
             raise SourceLost(f"camera {dev} is not there")
@@ -87,6 +88,13 @@ class V4L2Source(Source):
         if self.cap is not None:
             self.cap.release()
             self.cap = None
+
+
+def _quiet_opencv() -> None:
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # an OpenCV without the logging utils
+        pass
 
 
 def parse_v4l2(spec: str) -> int | str:
