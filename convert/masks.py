@@ -4,7 +4,7 @@ Each mask is drawn around the mean face placed in the canvas, so its anchors (th
 positions of chosen landmarks) are exact by construction: models/masks/NAME.png (BGRA)
 + NAME.json ({"anchors": {landmark index: [x, y]}}). No downloaded art.
 
-    python -m convert.masks [--out models/masks]
+    python -m convert.masks [--out models/masks]   (or `edgetrack train masks` once registered)
 """
 
 from __future__ import annotations
@@ -128,15 +128,19 @@ def hat(out: Path) -> None:
     c.save(out / "hat.png", {i: pts[i] for i in (0, 16, 17, 26, 27)})
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=model_path("masks"))
-    args = p.parse_args(argv)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="output folder (default models/masks)")
+
+
+def main(args: argparse.Namespace) -> int:
+    out = args.out or model_path("masks")
     for make in (glasses, moustache, hat):
-        make(args.out)
-    print(f"masks written to {args.out}")
+        make(out)
+    print(f"masks written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    parser = argparse.ArgumentParser(description="draw the shipped masks (glasses, moustache, hat)")
+    add_arguments(parser)
+    raise SystemExit(main(parser.parse_args()))
