@@ -218,13 +218,9 @@ class SwapEffect:
         blended = poisson_blend(frame, matched, mask, region.x0, region.y0)
         if blended is None:
             return False
-        # the correction that turns the plain warped donor into the blended face, back in donor coordinates
-        corr = np.zeros(region.image.shape, np.float32)
-        corr[mask > 0] = blended[mask > 0].astype(np.float32) - region.image[mask > 0].astype(np.float32)
-        back = warp_region(corr, pts - [region.x0, region.y0], self.donor_points, face_triangles(), self.donor.shape[1::-1])
-        full = np.zeros_like(self.donor_f)
-        full[back.y0 : back.y0 + back.mask.shape[0], back.x0 : back.x0 + back.mask.shape[1]][back.mask > 0] = back.image[back.mask > 0]
-        state.correction = self.donor_f + full
+        # the cheap frames in between need the correction that turns the plain warped donor into
+        # the blended face, kept in donor coordinates; when Poisson runs every frame, skip it
+        state.correction = self._correction(blended, region, mask, pts) if self.refresh_interval() > 1 else None
         state.frames_since = 0
         # the membrane was solved at low resolution: a few feathered pixels hide its edge
         region.image = blended
@@ -232,6 +228,18 @@ class SwapEffect:
         ms = (time.perf_counter() - t) * 1e3
         self.poisson_ms = ms if self.poisson_ms is None else 0.7 * self.poisson_ms + 0.3 * ms
         return True
+
+    def _correction(self, blended: np.ndarray, region, mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        """Donor + (blended - warped donor), warped back into donor coordinates (float32)."""
+        corr = cv2.subtract(blended, region.image, dtype=cv2.CV_32F)
+        corr[mask == 0] = 0
+        back = warp_region(corr, pts - [region.x0, region.y0], self.donor_points, face_triangles(), self.donor.shape[1::-1])
+        out = self.donor_f.copy()
+        bh, bw = back.mask.shape
+        if bh and bw:
+            view = out[back.y0 : back.y0 + bh, back.x0 : back.x0 + bw]
+            cv2.add(view, back.image, dst=view, mask=back.mask)
+        return out
 
     def _cheap(self, frame: np.ndarray, pts: np.ndarray, state: _FaceState, size: tuple[int, int]) -> None:
         """Warp the donor (with the last Poisson correction when there is one) and feather it in."""
