@@ -4,8 +4,9 @@ Figures, raw (landmarker output) and smoothed (what the runtime hands on):
 - tracked share: truth faces in frame that a track follows (its centroid within half an
   inter-ocular distance of theirs);
 - NME: inter-ocular-normalised point error on the tracked faces;
-- still jitter: on still segments (the head frozen), the RMS over time of each point's
-  error about its own mean, in % of the inter-ocular distance: shaking, not bias;
+- still jitter: on still segments (the head frozen), the RMS frame-to-frame movement of
+  each point's error, in % of the inter-ocular distance: trembling, not bias; and still
+  spread, the RMS of the error about its segment mean (slow wander counts too);
 - lag: on moving segments, the time shift (frames) that best aligns the estimate with
   the ground truth; the smoother's added lag is smoothed minus raw.
 """
@@ -40,7 +41,14 @@ def _segments(flags: list[bool], min_len: int) -> list[tuple[int, int]]:
 
 
 def jitter(est: np.ndarray, truth: np.ndarray) -> float:
-    """RMS over time of the error about its mean, averaged over points, / inter-ocular (fraction)."""
+    """Shake: RMS frame-to-frame movement of the error (estimate's motion the truth did not make),
+    averaged over points, / inter-ocular distance (fraction). What a person sees as trembling points."""
+    step = np.diff(est - truth, axis=0)
+    return float(np.sqrt((step**2).sum(-1).mean(0)).mean() / interocular(truth).mean())
+
+
+def spread(est: np.ndarray, truth: np.ndarray) -> float:
+    """Wander: RMS over time of the error about its mean (slow drift counts too), / inter-ocular (fraction)."""
     err = est - truth
     dev = err - err.mean(0, keepdims=True)
     return float(np.sqrt((dev**2).sum(-1).mean(0)).mean() / interocular(truth).mean())
@@ -98,6 +106,8 @@ class Collector:
 
 def summarise(col: Collector) -> dict[str, Any]:
     nme_raw, nme_s, jit_raw, jit_s, lag_raw, lag_s = [], [], [], [], [], []
+    spr_raw: list[float] = []
+    spr_s: list[float] = []
     n_still = n_moving = 0
     for rows in col.rows.values():
         gt = np.stack([r[1] for r in rows])
@@ -112,8 +122,11 @@ def summarise(col: Collector) -> dict[str, Any]:
             for s, e in _segments([not m for m in moving], MIN_STILL):
                 s += 3  # the first frames of a still run still carry the motion before it
                 if e - s >= MIN_STILL - 3:
-                    jit_raw.append(jitter(raw[a + s : a + e], gt[a + s : a + e]))
-                    jit_s.append(jitter(sm[a + s : a + e], gt[a + s : a + e]))
+                    seg = slice(a + s, a + e)
+                    jit_raw.append(jitter(raw[seg], gt[seg]))
+                    jit_s.append(jitter(sm[seg], gt[seg]))
+                    spr_raw.append(spread(raw[seg], gt[seg]))
+                    spr_s.append(spread(sm[seg], gt[seg]))
                     n_still += e - s
             for s, e in _segments(moving, MIN_MOVING):
                 lr, ls = lag_frames(raw[a + s : a + e], gt[a + s : a + e]), lag_frames(sm[a + s : a + e], gt[a + s : a + e])
@@ -136,6 +149,8 @@ def summarise(col: Collector) -> dict[str, Any]:
         "still_frames": n_still,
         "still_jitter_raw_pct_iod": pct(jit_raw),
         "still_jitter_smoothed_pct_iod": pct(jit_s),
+        "still_spread_raw_pct_iod": pct(spr_raw),
+        "still_spread_smoothed_pct_iod": pct(spr_s),
         "moving_frames": n_moving,
         "moving_lag_raw_frames": mean(lag_raw),
         "moving_lag_smoothed_frames": mean(lag_s),
