@@ -158,3 +158,11 @@ def test_texture_trainer_writes_an_aligned_texture(tmp_path, w300):
     pts = np.asarray(meta["points"])
     assert pts.shape == (68, 2) and abs(np.linalg.norm(pts[45] - pts[36]) - 45.0) < 1e-2
     assert (pts > 0).all() and (pts < 128).all()
+
+
+def test_still_scenario_is_mostly_still_and_loops_without_a_jump():
+    synth = SyntheticFace(640, 480, seed=0, scenario="still")
+    moving = [synth.truth(i)[0].moving for i in range(synth.period)]
+    assert 0 < np.mean(moving) < 0.1
+    last, first = synth.truth(synth.period - 1)[0], synth.truth(synth.period)[0]
+    assert not first.moving and np.array_equal(last.points, first.points)

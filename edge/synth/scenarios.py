@@ -212,7 +212,7 @@ class StillScript(Script):
         j = np.arange(self.period)
         k, pos = j // self.HOLD, j % self.HOLD
         frac = np.clip(pos / self.GLIDE, 0, 1)
-        self.tm = (k + frac * frac * (3 - 2 * frac)).astype(np.float64)  # pose index, eased
+        self.tm = ((k + frac * frac * (3 - 2 * frac)) % self.POSES).astype(np.float64)  # pose index, eased; loops
         super().__init__(width, height, seed, sigma)
         rng = rng_for(seed, "still")
         person = _person(0, seed, sigma, self.period, True, None)
