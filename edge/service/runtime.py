@@ -144,7 +144,7 @@ class Runtime:
             path = Path(cfg["landmarks_out"])
             if not path.parent.is_dir():
                 raise FileNotFoundError(f"folder {path.parent} for --landmarks-out does not exist; create it first")
-            self.out_file = path.open("w", buffering=1 << 16)
+            self.out_file = path.open("w", buffering=1)  # line-buffered: integrators can tail it live
         opened_display = False
         t_start = time.monotonic()
         last_status = t_start
