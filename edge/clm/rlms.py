@@ -1,0 +1,127 @@
+"""Regularized landmark mean-shift (Saragih et al. 2011): the numba inner loop.
+
+Given the response maps sampled around fixed window centres, alternate
+  1. per landmark, a KDE mean-shift over its response map with an isotropic Gaussian
+     kernel of variance `rho` (reference pixels^2), and
+  2. one Gauss-Newton step of the similarity (a, b, tx, ty) + non-rigid parameters p
+     towards the shifted points, with a Tikhonov prior reg * p_k^2 / eigenvalue_k,
+until the points stop moving. Everything is in the reference frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def shape_points(q: np.ndarray, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
+    """(n, 2) points of parameters q = [a, b, tx, ty, p...]."""
+    n = mean.shape[0]
+    k = comps.shape[0]
+    z = mean.copy()
+    for j in range(k):
+        pj = q[4 + j]
+        for i in range(n):
+            z[i, 0] += pj * comps[j, 2 * i]
+            z[i, 1] += pj * comps[j, 2 * i + 1]
+    out = np.empty_like(z)
+    a, b, tx, ty = q[0], q[1], q[2], q[3]
+    for i in range(n):
+        out[i, 0] = a * z[i, 0] - b * z[i, 1] + tx
+        out[i, 1] = b * z[i, 0] + a * z[i, 1] + ty
+    return out
+
+
+@njit(cache=True, fastmath=True)
+def mean_shift(resp: np.ndarray, centres: np.ndarray, pts: np.ndarray, rho: float) -> np.ndarray:
+    """(n, 2) mean-shift vectors of the current points over their response maps."""
+    n, r, _ = resp.shape
+    half = (r - 1) / 2.0
+    inv = -0.5 / rho
+    v = np.zeros((n, 2))
+    for i in range(n):
+        ox = pts[i, 0] - centres[i, 0]
+        oy = pts[i, 1] - centres[i, 1]
+        sw = 0.0
+        sx = 0.0
+        sy = 0.0
+        for row in range(r):
+            dy = row - half
+            ey = (dy - oy) * (dy - oy)
+            for col in range(r):
+                dx = col - half
+                w = resp[i, row, col] * np.exp(inv * ((dx - ox) * (dx - ox) + ey))
+                sw += w
+                sx += w * dx
+                sy += w * dy
+        if sw > 1e-12:
+            v[i, 0] = sx / sw - ox
+            v[i, 1] = sy / sw - oy
+    return v
+
+
+@njit(cache=True, fastmath=True)
+def rlms_iterations(
+    resp: np.ndarray,
+    centres: np.ndarray,
+    q: np.ndarray,
+    mean: np.ndarray,
+    comps: np.ndarray,
+    eigenvalues: np.ndarray,
+    rho: float,
+    reg: float,
+    n_iter: int,
+    tol: float,
+    n_sigma: float,
+) -> tuple[np.ndarray, int]:
+    """Updated parameters and the number of iterations run (stops when no point moves more than tol)."""
+    n = mean.shape[0]
+    k = comps.shape[0]
+    m = 4 + k
+    q = q.copy()
+    it = 0
+    for _ in range(n_iter):
+        it += 1
+        pts = shape_points(q, mean, comps)
+        v = mean_shift(resp, centres, pts, rho)
+        # z = mean + p comps (model frame), Jacobian columns
+        z = mean.copy()
+        for j in range(k):
+            for i in range(n):
+                z[i, 0] += q[4 + j] * comps[j, 2 * i]
+                z[i, 1] += q[4 + j] * comps[j, 2 * i + 1]
+        jac = np.empty((2 * n, m))
+        a, b = q[0], q[1]
+        for i in range(n):
+            jac[2 * i, 0] = z[i, 0]
+            jac[2 * i + 1, 0] = z[i, 1]
+            jac[2 * i, 1] = -z[i, 1]
+            jac[2 * i + 1, 1] = z[i, 0]
+            jac[2 * i, 2] = 1.0
+            jac[2 * i + 1, 2] = 0.0
+            jac[2 * i, 3] = 0.0
+            jac[2 * i + 1, 3] = 1.0
+            for j in range(k):
+                cx = comps[j, 2 * i]
+                cy = comps[j, 2 * i + 1]
+                jac[2 * i, 4 + j] = a * cx - b * cy
+                jac[2 * i + 1, 4 + j] = b * cx + a * cy
+        hess = jac.T @ jac
+        grad = jac.T @ v.ravel()
+        for j in range(k):
+            hess[4 + j, 4 + j] += reg / eigenvalues[j]
+            grad[4 + j] -= reg / eigenvalues[j] * q[4 + j]
+        delta = np.linalg.solve(hess, grad)
+        q += delta
+        for j in range(k):
+            lim = n_sigma * np.sqrt(eigenvalues[j])
+            q[4 + j] = min(max(q[4 + j], -lim), lim)
+        moved = 0.0
+        new = shape_points(q, mean, comps)
+        for i in range(n):
+            d = abs(new[i, 0] - pts[i, 0]) + abs(new[i, 1] - pts[i, 1])
+            moved = max(moved, d)
+        if moved < tol:
+            break
+    return q, it
