@@ -17,9 +17,9 @@ from edge.faces import TrackedFace
 # name -> (module, one-line help). Each module defines `create(args: str) -> Effect`.
 _BUILTIN: dict[str, tuple[str, str]] = {
     "landmarks": ("edge.effects.landmarks", "draw the 68 points (landmarks[:RADIUS])"),
-    "caricature": ("edge.effects.caricature", "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 1.8)"),
-    "deform": ("edge.effects.deform", "named presets or free offsets on shape parameters (deform:PRESET[,STRENGTH] or deform:p1=2,p3=-1)"),
-    "swap": ("edge.effects.swap", "put a donor's face on every tracked face (swap:IMAGE_PATH[,every=N])"),
+    "caricature": ("edge.effects.caricature", "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 1.8, 1 = off)"),
+    "deform": ("edge.effects.deform", "smile, frown, wide_eyes, long_chin, big_nose, small_mouth, slim, pN offsets: deform:smile=1.5,p3=2"),
+    "swap": ("edge.effects.swap", "a donor's face on every tracked face (swap:IMAGE[,every=N][,budget_ms=15]; IMAGE.pts = its points)"),
     "mask": ("edge.effects.mask", "a PNG with alpha anchored to the face (mask:glasses|moustache|hat|PATH.png)"),
     "signals": ("edge.effects.signals", "overlay the expression signals (blink, smile, ...)"),
 }
