@@ -113,6 +113,27 @@ def normalise_windows(windows: np.ndarray, kind: str) -> np.ndarray:
         return (x / (m + 4.0) - 1.0).astype(np.float32)
     if kind != "raw":
         raise ValueError(f"unknown patch preprocessing {kind!r}; choose one of {', '.join(PREPROCESSINGS)}")
-    m = x.mean(axis=(-2, -1), keepdims=True)
-    s = x.std(axis=(-2, -1), keepdims=True)
-    return ((x - m) / (s + 4.0)).astype(np.float32)
+    return _normalise_raw(np.ascontiguousarray(x.reshape(-1, x.shape[-2], x.shape[-1]))).reshape(x.shape)
+
+
+@njit(cache=True, fastmath=True)
+def _normalise_raw(x: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance per window (std regularised by +4 grey levels so flat windows stay flat)."""
+    out = np.empty_like(x)
+    n, h, w = x.shape
+    inv = 1.0 / (h * w)
+    for k in range(n):
+        s = 0.0
+        ss = 0.0
+        for i in range(h):
+            for j in range(w):
+                v = x[k, i, j]
+                s += v
+                ss += v * v
+        m = s * inv
+        sd = np.sqrt(max(ss * inv - m * m, 0.0))
+        f = 1.0 / (sd + 4.0)
+        for i in range(h):
+            for j in range(w):
+                out[k, i, j] = (x[k, i, j] - m) * f
+    return out

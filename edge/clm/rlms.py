@@ -40,20 +40,23 @@ def mean_shift(resp: np.ndarray, centres: np.ndarray, pts: np.ndarray, rho: floa
     half = (r - 1) / 2.0
     inv = -0.5 / rho
     v = np.zeros((n, 2))
+    kx = np.empty(r)
+    ky = np.empty(r)
     for i in range(n):
         ox = pts[i, 0] - centres[i, 0]
         oy = pts[i, 1] - centres[i, 1]
+        for t in range(r):  # the Gaussian kernel is separable: 2r exponentials instead of r^2
+            kx[t] = np.exp(inv * (t - half - ox) * (t - half - ox))
+            ky[t] = np.exp(inv * (t - half - oy) * (t - half - oy))
         sw = 0.0
         sx = 0.0
         sy = 0.0
         for row in range(r):
             dy = row - half
-            ey = (dy - oy) * (dy - oy)
             for col in range(r):
-                dx = col - half
-                w = resp[i, row, col] * np.exp(inv * ((dx - ox) * (dx - ox) + ey))
+                w = resp[i, row, col] * ky[row] * kx[col]
                 sw += w
-                sx += w * dx
+                sx += w * (col - half)
                 sy += w * dy
         if sw > 1e-12:
             v[i, 0] = sx / sw - ox

@@ -47,6 +47,8 @@ class CLMLandmarker:
         if score_path is None and model_path is not None:
             score_path = Path(model_path).parent / "clm_face_score.npz"
         self.backend = backend
+        # what runs the experts, for the runtime's status line
+        self.delegate = f"int8 TFLite, {responses[0].model.delegate}" if backend == "tflite" else "numba float"
         self.yaw_starts = yaw_starts
         self.score = FaceScore.load(score_path)
         self.fitter = CLMFitter(self.experts, responses, self.score, reg=reg)
