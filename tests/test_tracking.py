@@ -77,14 +77,31 @@ def test_face_leaving_ends_its_track_and_gap_then_reacquire():
 def test_detector_runs_only_while_a_face_is_missing():
     det = SquareDetector()
     # redetect_score 0: the landmarker's own tracking is trusted, as with a scored CNN/CLM
-    tr = Tracker(make_landmarker("mean"), det, max_faces=1, redetect_score=0.0, detect_every=5)
+    tr = Tracker(make_landmarker("mean"), det, max_faces=1, redetect_score=0.0, detect_every=5, verify_every=0)
     for _ in range(50):
         assert len(tr.update(scene([(200, 200)]))) == 1
     assert det.calls == 1 and tr.stats.detect_calls == 1
-    tr2 = Tracker(make_landmarker("mean"), SquareDetector(), max_faces=2, redetect_score=0.0, detect_every=5)
+    tr2 = Tracker(make_landmarker("mean"), SquareDetector(), max_faces=2, redetect_score=0.0, detect_every=5, verify_every=0)
     for _ in range(50):
         tr2.update(scene([(200, 200)]))
     assert tr2.stats.detect_calls == 10  # one face of two: a full search every 5 frames, not every frame
+    det3 = SquareDetector()
+    tr3 = Tracker(make_landmarker("mean"), det3, max_faces=1, redetect_score=0.0, verify_every=15)
+    for _ in range(60):
+        tr3.update(scene([(200, 200)]))
+    assert 4 <= det3.calls <= 5 and tr3.stats.verify_drops == 0  # one search, then a window check every 15 frames
+
+
+def test_periodic_check_ends_a_track_left_on_the_background():
+    """A landmarker that keeps 'tracking' wall (score stays high) is caught by the detector's periodic check."""
+    tr = Tracker(make_landmarker("mean"), SquareDetector(), max_faces=1, redetect_score=0.0, verify_every=10, verify_misses=2)
+    for _ in range(5):
+        assert len(tr.update(scene([(200, 200)]))) == 1
+    gone_at = None
+    for i in range(60):
+        if not tr.update(scene([])) and gone_at is None:
+            gone_at = i
+    assert gone_at is not None and gone_at <= 2 * 10 and tr.stats.verify_drops == 1
 
 
 def test_crossing_faces_keep_one_track_per_face():

@@ -20,7 +20,7 @@ from edge import config
 BENCH_KEYS = [
     "source", "display", "landmarker", "model", "delegate", "detector", "max_faces", "threads", "frames", "width", "height",
     "effect", "overlay", "smooth", "smooth_min_cutoff", "smooth_beta", "smooth_pose_min_cutoff", "smooth_pose_beta",
-    "smooth_flow", "redetect_score", "detect_every", "realtime", "http_port",
+    "smooth_flow", "redetect_score", "detect_every", "verify_every", "realtime", "http_port",
 ]  # fmt: skip
 BENCH_DEFAULTS = {"source": "synthetic", "display": "none", "frames": 1000}
 

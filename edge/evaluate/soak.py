@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge.displays import make_display
+from edge.evaluate.tracking import match_counts
 from edge.sources import FlakySource, SyntheticSource
 
 RSS_LIMIT = 0.05
@@ -45,11 +46,14 @@ def soak(
     rss: list[tuple[int, int]] = []
     count = [0]
 
+    counts = np.zeros(3, dtype=np.int64)  # truth faces, followed truth faces, reported faces on nothing
+
     def on_frame(frame, tracked) -> None:
         i = count[0]
         if i < frames:
             lag[i] = (time.monotonic() - frame.t) * 1e3
             faces[i] = len(tracked)
+            counts[:] += match_counts(frame.truth or [], tracked)
         if i % 250 == 0 or i == frames - 1:
             rss.append((i, rss_bytes()))
         count[0] += 1
@@ -84,6 +88,10 @@ def soak(
         "tracks_started": rt.tracker.stats.tracks_started,
         "tracks_ended": rt.tracker.stats.tracks_ended,
         "frames_with_0_1_2plus_faces": [int((faces[:n] == 0).sum()), int((faces[:n] == 1).sum()), int((faces[:n] >= 2).sum())],
+        "truth_faces": int(counts[0]),
+        "tracked_share": round(float(counts[1] / max(counts[0], 1)), 4),
+        "false_face_share": round(float(counts[2] / max(int(faces[:n].sum()), 1)), 4),
+        "verify_drops": rt.tracker.stats.verify_drops,
         "rss_mb_after_warmup": round(base / 2**20, 1),
         "rss_mb_end": round(rss_arr[-1, 1] / 2**20, 1),
         "rss_mb_max": round(rss_arr[:, 1].max() / 2**20, 1),

@@ -73,17 +73,34 @@ def lag_frames(est: np.ndarray, truth: np.ndarray, step: float = 0.1) -> float:
     return best_k
 
 
+def match_counts(truths: list, faces: list) -> tuple[int, int, int]:
+    """(truth faces, truth faces a track follows, reported faces on no truth face), by centroid within half an IOD."""
+    left = [np.asarray(f.raw_points, dtype=np.float64).mean(0) for f in faces]
+    tracked = 0
+    for tr in truths:
+        gt = np.asarray(tr.points, dtype=np.float64)
+        c, limit = gt.mean(0), 0.5 * float(interocular(gt))
+        d = [float(np.linalg.norm(x - c)) for x in left]
+        if d and min(d) < limit:
+            left.pop(int(np.argmin(d)))
+            tracked += 1
+    return len(truths), tracked, len(left)
+
+
 class Collector:
     """Per truth face: frames, truth points, moving flags and the matched track's raw / smoothed points."""
 
     def __init__(self) -> None:
         self.present = 0
         self.tracked = 0
+        self.faces_out = 0  # faces the tracker reported
+        self.false = 0  # reported faces matching no truth face (a track left on the background)
         self.rows: dict[int, list[tuple[int, np.ndarray, bool, int, np.ndarray, np.ndarray]]] = {}
 
     def __call__(self, frame, faces) -> None:
         truths = frame.truth or []
         used: set[int] = set()
+        self.faces_out += len(faces)
         for tr in truths:
             self.present += 1
             gt = np.asarray(tr.points, dtype=np.float64)
@@ -102,6 +119,7 @@ class Collector:
             self.tracked += 1
             row = (frame.index, gt, bool(tr.moving), best.id, np.asarray(best.raw_points, np.float64), np.asarray(best.points, np.float64))
             self.rows.setdefault(tr.id, []).append(row)
+        self.false += len(faces) - len(used)
 
 
 def summarise(col: Collector) -> dict[str, Any]:
@@ -144,6 +162,7 @@ def summarise(col: Collector) -> dict[str, Any]:
     out = {
         "faces_present": col.present,
         "tracked_share": round(col.tracked / col.present, 4) if col.present else float("nan"),
+        "false_face_share": round(col.false / col.faces_out, 4) if col.faces_out else 0.0,
         "nme_raw_pct": pct(nme_raw),
         "nme_smoothed_pct": pct(nme_s),
         "still_frames": n_still,

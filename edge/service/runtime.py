@@ -108,7 +108,9 @@ class Runtime:
         from edge.detect import make_detector
 
         detector = make_detector(cfg["detector"])
-        self.tracker = Tracker(self.landmarker, detector, cfg["max_faces"], cfg["redetect_score"], cfg["detect_every"])
+        self.tracker = Tracker(
+            self.landmarker, detector, cfg["max_faces"], cfg["redetect_score"], cfg["detect_every"], cfg["verify_every"]
+        )
         params = SmoothParams(cfg["smooth_min_cutoff"], cfg["smooth_beta"], cfg["smooth_pose_min_cutoff"], cfg["smooth_pose_beta"])
         self.smoother = FaceSmoother(params) if cfg["smooth"] else None
         self.flow = None

@@ -2,7 +2,9 @@
 
 Each track follows its face with the landmarker's `track` from the previous points. A
 track whose score falls below `redetect_score`, or whose face slides out of the frame,
-is re-detected in a window around where it was; no face there ends the track. While
+is re-detected in a window around where it was; no face there ends the track. Every
+`verify_every` frames the detector also checks each track's window (a landmarker fed a
+crop of wall still returns face-shaped points); `verify_misses` misses in a row end it. While
 fewer than `max_faces` faces are tracked, the whole frame is searched: every frame when
 nothing is tracked, every `detect_every` frames otherwise. Ids are stable for the life
 of a track; when two tracks collapse onto one face (faces crossing) the older one keeps it.
@@ -23,7 +25,8 @@ from edge.landmarks import Landmarker
 
 ROI_GROW = 2.2  # re-detect window, in landmark-box sizes
 ROI_WIDTH = 160  # the window is shrunk to this width: the face is then ~70 px, plenty for Haar and cheap
-MERGE_IOU = 0.5  # two tracks overlapping this much are one face
+MERGE_IOU = 0.4  # two tracks overlapping this much are one face
+VERIFY_IOU = 0.4  # a periodic check must find a face this close to the track
 NEW_FACE_IOU = 0.25  # a detection overlapping a track this much is that track's face
 MIN_INSIDE = 0.6  # share of the landmark box that must stay inside the frame
 
@@ -35,12 +38,15 @@ class Track:
     score: float
     box: Box
     frames: int = 1
+    checked_at: int = 0  # frame number of the last detector check
+    misses: int = 0  # detector checks in a row that found no face where the track is
 
 
 @dataclass
 class TrackerStats:
     detect_calls: int = 0  # full-frame searches
-    roi_detect_calls: int = 0  # re-detections near a faltering track
+    roi_detect_calls: int = 0  # re-detections near a faltering track, and periodic checks
+    verify_drops: int = 0  # tracks ended because the detector no longer saw a face there
     tracks_started: int = 0
     tracks_ended: int = 0
     ms: dict[str, float] = field(default_factory=dict)  # this frame: detect, landmarks
@@ -61,11 +67,14 @@ class Tracker:
         max_faces: int = 1,
         redetect_score: float = 0.3,
         detect_every: int = 15,
+        verify_every: int = 15,
+        verify_misses: int = 2,
     ) -> None:
         if max_faces < 1:
             raise ValueError(f"max_faces must be >= 1, got {max_faces}")
         self.landmarker, self.detector = landmarker, detector
         self.max_faces, self.redetect_score, self.detect_every = max_faces, redetect_score, detect_every
+        self.verify_every, self.verify_misses = verify_every, verify_misses
         self.tracks: list[Track] = []
         self.next_id = 1
         self.frame_no = 0
@@ -127,10 +136,29 @@ class Tracker:
         track.frames += 1
         return True
 
+    def _still_a_face(self, image: np.ndarray, track: Track) -> bool:
+        """Every `verify_every` frames the detector looks where the track is: a landmarker fed a
+        crop of wall still returns a face-shaped set of points, the detector does not find a face."""
+        if not self.verify_every or self.frame_no - track.checked_at < self.verify_every:
+            return True
+        track.checked_at = self.frame_no
+        found = self._redetect(image, track.box)
+        if found is not None:
+            mine = found.iou(track.box)
+            # the face found must be this track's, not a neighbour's it half overlaps
+            if mine >= VERIFY_IOU and all(mine >= found.iou(o.box) for o in self.tracks if o is not track):
+                track.misses = 0
+                return True
+        track.misses += 1
+        if track.misses >= self.verify_misses:
+            self.stats.verify_drops += 1
+            return False
+        return True
+
     def update(self, image: np.ndarray) -> list[TrackedFace]:
         """Faces in this frame (raw landmarks), ids stable across frames."""
         self.stats.ms = {"detect": 0.0, "landmarks": 0.0}
-        alive = [t for t in self.tracks if self._follow(image, t)]
+        alive = [t for t in self.tracks if self._follow(image, t) and self._still_a_face(image, t)]
         self.stats.tracks_ended += len(self.tracks) - len(alive)
         alive.sort(key=lambda t: -t.frames)  # older tracks win a merge: ids stay put
         kept: list[Track] = []
@@ -149,7 +177,9 @@ class Tracker:
                 if any(box.iou(t.box) >= NEW_FACE_IOU for t in self.tracks):
                     continue
                 res = self._fit(image, box)
-                self.tracks.append(Track(self.next_id, res.points, float(res.score), Box.around(res.points)))
+                # checks of a new track are staggered so several faces do not all verify on one frame
+                stagger = self.frame_no - (self.next_id * 7) % max(self.verify_every, 1)
+                self.tracks.append(Track(self.next_id, res.points, float(res.score), Box.around(res.points), checked_at=stagger))
                 self.next_id += 1
                 self.stats.tracks_started += 1
         self.frame_no += 1
