@@ -39,6 +39,8 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train boxmap
 	$(VENV)/bin/edgetrack train peers
 	$(VENV)/bin/edgetrack train texture
+	$(VENV)/bin/edgetrack train expressions
+	$(VENV)/bin/edgetrack train masks
 
 clean-venv:
 	rm -rf $(VENV)

@@ -11,6 +11,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "boxmap": ("convert.boxmap", "mapping from detector boxes to landmark boxes"),
     "texture": ("convert.texture", "mean face texture for the synthetic face"),
     "peers": ("convert.peers", "box mapping and point correspondence for the reference landmarkers"),
+    "expressions": ("convert.expressions", "expression signal thresholds, calibrated on the data"),
+    "masks": ("convert.masks", "procedurally drawn masks (glasses, moustache, hat)"),
     "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
     "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
 }
