@@ -20,7 +20,7 @@ from convert.patches.export import export_level
 from convert.patches.score import score_accuracy, score_samples, train_face_score
 from convert.patches.train import patch_accuracy, train_patch_experts
 from convert.training_data import default_data_dirs
-from edge.clm.fitter import CLMFitter, start_from_box
+from edge.clm.fitter import CLMFitter, box_starts
 from edge.clm.model import PATCHES_FILE, SCORE_FILE, ExpertLevel, PatchExperts, tflite_path
 from edge.clm.preprocessing import PREPROCESSINGS, normalise_windows
 from edge.clm.response import FloatResponses
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: models/)")
     p.add_argument("--preprocessing", default="raw", choices=PREPROCESSINGS, help="patch preprocessing of the shipped experts")
     p.add_argument("--compare", default="sobel", help="other preprocessings to train and measure beside it (comma list, '' for none)")
-    p.add_argument("--ref-scales", default="9,18", help="reference pixels per shape-model unit, coarse to fine")
+    p.add_argument("--ref-scales", default="9,18,26", help="reference pixels per shape-model unit, coarse to fine")
     p.add_argument("--window", type=int, default=21, help="search window side (responses are window - patch + 1)")
     p.add_argument("--patch", type=int, default=11)
     p.add_argument("--augment", type=int, default=2, help="draws per face (odd draws mirrored)")
@@ -52,16 +52,16 @@ def _split(dirs: list[Path], part: str) -> list[list[FaceSample]]:
     return out
 
 
-def fit_nme(experts: PatchExperts, samples: list[FaceSample]) -> float:
-    """Mean NME-68 (%) of float-path fits from the ground-truth box."""
+def fit_nme(experts: PatchExperts, samples: list[FaceSample], yaw_starts: float = 1.5) -> float:
+    """Mean NME-68 (%) of float-path fits from the ground-truth box, started as the `clm` landmarker starts."""
     fitter = CLMFitter(experts, [FloatResponses(lv.filters, lv.bias) for lv in experts.levels])
     errs = []
     for s in samples:
         image = load_image(s.image_path)
         if image is None:
             continue
-        sim, params = start_from_box(experts, Box.around(s.points))
-        pts = fitter.fit(image, sim, params).points
+        (sim, params), *others = box_starts(experts, Box.around(s.points), yaw_starts)
+        pts = fitter.fit(image, sim, params, alternatives=others).points
         errs.append(nme_interocular(pts[None].astype(np.float64), s.points[None].astype(np.float64))[0])
     return 100.0 * float(np.mean(errs))
 

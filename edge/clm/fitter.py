@@ -20,8 +20,8 @@ from edge.clm.rlms import rlms_iterations, shape_points
 from edge.geometry import Box, Similarity, fit_similarity
 
 # kernel variances (reference pixels^2) per level, coarse to fine
-BOX_SCHEDULE: tuple[tuple[float, ...], ...] = ((10.0, 5.0, 2.0), (5.0, 2.0))
-TRACK_SCHEDULE: tuple[tuple[float, ...], ...] = ((), (4.0, 1.5))
+BOX_SCHEDULE: tuple[tuple[float, ...], ...] = ((10.0, 5.0, 2.0), (5.0, 2.0), (3.0, 1.5))
+TRACK_SCHEDULE: tuple[tuple[float, ...], ...] = ((), (), (3.0, 1.5))
 
 Responses = Callable[[np.ndarray], np.ndarray]
 
@@ -102,6 +102,8 @@ class CLMFitter:
         start = self.experts.shape.to_image(sim, params).astype(np.float32)
         if not (np.all(np.isfinite(start)) and sim.scale > 1e-6):
             raise ValueError("CLM start shape is not finite; pass a real box or finite previous points")
+        if len(schedule) != len(self.experts.levels):
+            raise ValueError(f"schedule has {len(schedule)} levels, the patch experts {len(self.experts.levels)}; rebuild the CLM models")
         total = 0
         plan = [(level, tuple(rhos)) for level, rhos in enumerate(schedule) if len(rhos)]
         if alternatives and plan:
