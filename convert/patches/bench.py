@@ -34,7 +34,7 @@ def _moved(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--backend", default="tflite", choices=["tflite", "float"])
+    p.add_argument("--backend", default="tflite", choices=["tflite", "tflite-float", "float"])
     p.add_argument("--model", default=None)
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json", type=Path)

@@ -20,7 +20,7 @@ from edge.clm.rlms import rlms_iterations, shape_points
 from edge.geometry import Box, Similarity, fit_similarity
 
 # kernel variances (reference pixels^2) per level, coarse to fine
-BOX_SCHEDULE: tuple[tuple[float, ...], ...] = ((10.0, 5.0, 2.0), (5.0, 2.0), (3.0, 1.5))
+BOX_SCHEDULE: tuple[tuple[float, ...], ...] = ((10.0, 4.0), (4.0,), (3.0, 1.5))  # measured as accurate as 9 steps
 TRACK_SCHEDULE: tuple[tuple[float, ...], ...] = ((), (), (3.0, 1.5))
 
 Responses = Callable[[np.ndarray], np.ndarray]

@@ -19,7 +19,7 @@ from edge.clm.result import CLMFitResult
 from edge.geometry import Box
 from edge.landmarks.base import LandmarkResult, register
 
-BACKENDS = ("tflite", "float")
+BACKENDS = ("tflite", "tflite-float", "float")  # int8 TFLite (default), float32 TFLite, numba float reference
 
 
 @register("clm")
@@ -39,16 +39,17 @@ class CLMLandmarker:
         if backend not in BACKENDS:
             raise ValueError(f"unknown CLM backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
         self.experts = PatchExperts.load(model_path)
-        if backend == "tflite":
+        if backend.startswith("tflite"):
             folder = Path(model_path).parent if model_path else None
-            responses = [TFLiteResponses(tflite_path(i, "int8", folder), num_threads) for i in range(len(self.experts.levels))]
+            kind = "float" if backend == "tflite-float" else "int8"
+            responses = [TFLiteResponses(tflite_path(i, kind, folder), num_threads) for i in range(len(self.experts.levels))]
         else:
             responses = [FloatResponses(lv.filters, lv.bias) for lv in self.experts.levels]
         if score_path is None and model_path is not None:
             score_path = Path(model_path).parent / "clm_face_score.npz"
         self.backend = backend
         # what runs the experts, for the runtime's status line
-        self.delegate = f"int8 TFLite, {responses[0].model.delegate}" if backend == "tflite" else "numba float"
+        self.delegate = f"{backend}, {responses[0].model.delegate}" if backend.startswith("tflite") else "numba float"
         self.yaw_starts = yaw_starts
         self.score = FaceScore.load(score_path)
         self.fitter = CLMFitter(self.experts, responses, self.score, reg=reg)
