@@ -28,13 +28,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--qat", action="store_true", help="fake 8-bit activations while training (use with --init for int8 fine-tuning)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
 
 
 def main(args: argparse.Namespace) -> int:
     if args.input_size % 16:
         raise ValueError(f"--input-size {args.input_size} must be a multiple of 16")
-    cfg = TrainConfig(args.input_size, args.width, args.epochs, args.batch, args.lr, seed=args.seed, threads=args.threads)
+    cfg = TrainConfig(args.input_size, args.width, args.epochs, args.batch, args.lr, seed=args.seed, qat=args.qat, threads=args.threads)
     train_samples = training_samples(args.data, "train")
     val_samples = training_samples(args.data, "val")
     if args.limit:
@@ -42,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
     train_cache = build_cache(train_samples, cfg.input_size)
     val_cache = build_cache(val_samples, cfg.input_size)
-    result = train(train_cache, val_cache, cfg, args.out)
+    result = train(train_cache, val_cache, cfg, args.out, init=args.init)
     print(
         f"best val NME {result['best_val_nme_pct']:.2f}% ({result['params']:,} params, {result['minutes']:.1f} min); "
         f"checkpoint {args.out}; next: edgetrack export cnn --checkpoint {args.out}",

@@ -211,4 +211,5 @@ def export(
 
 
 def write_report(report: ExportReport, path: Path, extra: dict | None = None) -> None:
-    path.write_text(json.dumps({**report.__dict__, **(extra or {})}, indent=1) + "\n")
+    data = {**report.__dict__, "files": {k: Path(v).name for k, v in report.files.items()}, **(extra or {})}
+    path.write_text(json.dumps(data, indent=1) + "\n")

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--out", type=Path, default=None, help="folder for the .tflite files (default: models/)")
     c.add_argument("--stem", default="cnn_landmarks", help="file name stem: <stem>_{float32,float16,int8}.tflite")
     c.add_argument("--data", type=Path, nargs="*", help="data folders for calibration (train part) and parity (val part)")
-    c.add_argument("--calib", type=int, default=300, help="calibration crops from the training split")
+    c.add_argument("--calib", type=int, default=1000, help="calibration crops from the training split")
     c.add_argument("--parity", type=int, default=400, help="validation faces for the int8-vs-float check")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--verbose", action="store_true", help="show onnx2tf's own output")
@@ -48,7 +48,8 @@ def export_cnn(args: argparse.Namespace) -> int:
     train = training_samples(args.data, "train")
     val = training_samples(args.data, "val")
     calib_samples = [train[i] for i in sorted(rng.choice(len(train), min(args.calib, len(train)), replace=False))]
-    parity_samples = [val[i] for i in sorted(rng.choice(len(val), min(args.parity, len(val)), replace=False))]
+    prng = np.random.default_rng(args.seed + 2)  # the parity faces do not depend on --calib
+    parity_samples = [val[i] for i in sorted(prng.choice(len(val), min(args.parity, len(val)), replace=False))]
     print(f"calibrating on {len(calib_samples)} train crops, checking parity on {len(parity_samples)} val faces", file=sys.stderr)
     calib = runtime_crops(calib_samples, model.input_size, rng)[0]
     parity = runtime_crops(parity_samples, model.input_size)

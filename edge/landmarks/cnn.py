@@ -72,14 +72,12 @@ class CnnClmLandmarker:
         self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", clm_model_path: str | Path | None = None
     ) -> None:
         try:
-            from edge.landmarks.clm import ClmLandmarker  # lazily: the CLM is optional for `cnn`
+            from edge.landmarks.clm import CLMLandmarker  # lazily: the CLM is optional for `cnn`
         except ImportError as exc:
             raise ValueError(f"cnn+clm needs the CLM landmarker (edge/landmarks/clm.py): {exc}") from None
         self.cnn = CnnLandmarker(model_path, num_threads, delegate)
-        kwargs = {"num_threads": num_threads, "delegate": delegate}
-        if clm_model_path:
-            kwargs["model_path"] = clm_model_path
-        self.clm = ClmLandmarker(**kwargs)
+        # the CLM's patch experts run on the CPU (its own TFLite models); the delegate is the CNN's
+        self.clm = CLMLandmarker(model_path=clm_model_path, num_threads=num_threads)
 
     def _refine(self, frame: np.ndarray, first: LandmarkResult) -> LandmarkResult:
         refined = self.clm.refine(frame, first.points)
