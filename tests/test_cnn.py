@@ -188,3 +188,19 @@ def test_int8_accuracy_on_real_faces(ytf68):
     pred = np.stack([lm.fit(load_image(s.image_path), Box.around(s.points)).points for s in val])
     nme = nme_interocular(pred, np.stack([s.points for s in val]))
     assert nme.mean() < 0.08
+
+
+def test_fake_quant_is_identity_until_enabled_then_256_levels():
+    from convert.cnn.model import ActQuant
+
+    q = ActQuant()
+    x = torch.linspace(-1.0, 3.0, 1000)
+    assert torch.equal(q(x), x)
+    q.enabled = True
+    q.train()
+    y = q(x)
+    assert len(torch.unique(y)) <= 256 and (y - x).abs().max() <= (4.0 / 255) / 2 + 1e-6
+    # straight-through: the rounding does not block gradients
+    xg = x.clone().requires_grad_(True)
+    q(xg).sum().backward()
+    assert torch.allclose(xg.grad, torch.ones_like(xg))
