@@ -127,3 +127,49 @@ def test_to_grey_accepts_grey_bgr_bgra():
     bgra = np.dstack([bgr, np.full((10, 12), 255, np.uint8)])
     np.testing.assert_array_equal(to_grey(bgr), to_grey(bgra))
     assert to_grey(bgr[..., 0]).shape == (10, 12)
+
+
+@pytest.fixture(scope="module")
+def synth_faces():
+    """Synthetic frames with exact landmarks (no data folder needed)."""
+    from edge.synth.render import SyntheticFace
+
+    synth = SyntheticFace(320, 240, seed=1)
+    out = []
+    for i in range(0, 240, 30):
+        frame, truths = synth.render(i)
+        out += [(frame, t.points.astype(np.float64)) for t in truths]
+    assert out
+    return out
+
+
+def test_tflite_agrees_with_float_on_synthetic_faces(synth_faces):
+    """Bare-checkout twin of the data test: int8 TFLite argmax within 1 px of the float path on >= 95% of windows."""
+    from convert.patches.data import face_windows
+    from edge.clm.model import PatchExperts, tflite_path
+    from edge.clm.response import FloatResponses, TFLiteResponses
+
+    experts = PatchExperts.load()
+    rng = np.random.default_rng(0)
+    r = experts.response_size
+    for lv, level in enumerate(experts.levels):
+        ref, lite = FloatResponses(level.filters, level.bias), TFLiteResponses(tflite_path(lv, "int8"))
+        hits = []
+        for frame, pts in synth_faces:
+            offs = rng.integers(-4, 5, size=(68, 2))
+            wins = face_windows(to_grey(frame), pts, experts.shape, level.ref_scale, experts.window, offs)
+            x = normalise_windows(wins, experts.preprocessing)
+            a, b = ref(x).reshape(68, -1).argmax(1), lite(x).reshape(68, -1).argmax(1)
+            hits.append(np.maximum(np.abs(a // r - b // r), np.abs(a % r - b % r)) <= 1)
+        assert np.mean(hits) >= 0.95, f"level {lv}: {100 * np.mean(hits):.1f}%"
+
+
+def test_fit_on_synthetic_faces_beats_the_mean_shape(synth_faces, clm):
+    from edge.evaluate.metrics import nme_interocular
+
+    mean = make_landmarker("mean")
+    pred = np.stack([clm.fit(f, Box.around(p)).points for f, p in synth_faces]).astype(np.float64)
+    base = np.stack([mean.fit(f, Box.around(p)).points for f, p in synth_faces]).astype(np.float64)
+    gt = np.stack([p for _, p in synth_faces])
+    assert nme_interocular(pred, gt).mean() < 0.6 * nme_interocular(base, gt).mean()
+    assert all(clm.fit(f, Box.around(p)).score > 0.5 for f, p in synth_faces[:3])

@@ -36,6 +36,25 @@ def ref_to_image(shape: ShapeModel, points: np.ndarray, ref_scale: float, rot: f
     return s.compose(Similarity(c, sn, 0.0, 0.0))
 
 
+def face_windows(
+    grey: np.ndarray,
+    points: np.ndarray,
+    shape: ShapeModel,
+    ref_scale: float,
+    window: int,
+    offsets: np.ndarray,
+    rot: float = 0.0,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """(68, W, W) float windows of one face, window k centred `offsets[k]` reference pixels from point k."""
+    a = ref_to_image(shape, np.asarray(points, dtype=np.float64), ref_scale, rot, scale)
+    half_extent = float(np.abs(shape.mean).max() * ref_scale + window / 2 + np.abs(offsets).max() + 2)
+    work, to_work = working_image(grey, a, half_extent)
+    m = to_work.compose(a)
+    truth = a.inverse().apply(np.asarray(points, dtype=np.float64))
+    return sample_windows(work, m.a, m.b, m.tx, m.ty, truth + offsets, window)
+
+
 def collect_windows(
     samples: list[FaceSample],
     shape: ShapeModel,
@@ -52,7 +71,6 @@ def collect_windows(
     rng = np.random.default_rng(seed)
     n_pts = shape.n_points
     wins, offs = [], []
-    half_extent = float(np.abs(shape.mean).max() * ref_scale + window / 2 + max_offset + 2)
     t0 = time.perf_counter()
     for idx, sample in enumerate(samples):
         image = load_image(sample.image_path)
@@ -63,12 +81,8 @@ def collect_windows(
             grey, pts = flip_sample(grey0, sample.points) if d % 2 else (grey0, sample.points)
             rot = np.deg2rad(rng.uniform(-rot_deg, rot_deg)) if d else 0.0
             scl = float(np.exp(rng.uniform(-scale_jitter, scale_jitter))) if d else 1.0
-            a = ref_to_image(shape, pts.astype(np.float64), ref_scale, rot, scl)
-            work, to_work = working_image(grey, a, half_extent)
-            m = to_work.compose(a)
-            truth = a.inverse().apply(pts.astype(np.float64))
             off = rng.integers(-max_offset, max_offset + 1, size=(n_pts, 2))
-            w = sample_windows(work, m.a, m.b, m.tx, m.ty, truth + off, window)
+            w = face_windows(grey, pts, shape, ref_scale, window, off, rot, scl)
             wins.append(np.clip(np.round(w), 0, 255).astype(np.uint8))
             offs.append(off.astype(np.int8))
         if progress and (idx + 1) % 1000 == 0:
