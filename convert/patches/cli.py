@@ -20,7 +20,7 @@ from convert.patches.export import export_level
 from convert.patches.score import score_accuracy, score_samples, train_face_score
 from convert.patches.train import patch_accuracy, train_patch_experts
 from convert.training_data import default_data_dirs
-from edge.clm.fitter import CLMFitter, box_starts
+from edge.clm.fitter import CLMFitter, box_starts, schedules
 from edge.clm.model import PATCHES_FILE, SCORE_FILE, ExpertLevel, PatchExperts, tflite_path
 from edge.clm.preprocessing import PREPROCESSINGS, normalise_windows
 from edge.clm.response import FloatResponses
@@ -61,7 +61,7 @@ def fit_nme(experts: PatchExperts, samples: list[FaceSample], yaw_starts: float 
         if image is None:
             continue
         (sim, params), *others = box_starts(experts, Box.around(s.points), yaw_starts)
-        pts = fitter.fit(image, sim, params, alternatives=others).points
+        pts = fitter.fit(image, sim, params, schedules(len(experts.levels))[0], others).points
         errs.append(nme_interocular(pts[None].astype(np.float64), s.points[None].astype(np.float64))[0])
     return 100.0 * float(np.mean(errs))
 

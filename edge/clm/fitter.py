@@ -19,9 +19,19 @@ from edge.clm.result import CLMFitResult
 from edge.clm.rlms import rlms_iterations, shape_points
 from edge.geometry import Box, Similarity, fit_similarity
 
-# kernel variances (reference pixels^2) per level, coarse to fine
+# kernel variances (reference pixels^2) per level, coarse to fine, for the shipped three levels
 BOX_SCHEDULE: tuple[tuple[float, ...], ...] = ((10.0, 4.0), (4.0,), (3.0, 1.5))  # measured as accurate as 9 steps
 TRACK_SCHEDULE: tuple[tuple[float, ...], ...] = ((), (), (3.0, 1.5))
+
+
+def schedules(n_levels: int) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]]:
+    """(box, track) schedules for experts with `n_levels` levels (other level counts come from `--ref-scales`)."""
+    if n_levels == len(BOX_SCHEDULE):
+        return BOX_SCHEDULE, TRACK_SCHEDULE
+    if n_levels == 1:
+        return ((10.0, 4.0, 3.0, 1.5),), ((3.0, 1.5),)
+    box = ((10.0, 4.0),) + ((4.0,),) * (n_levels - 2) + ((3.0, 1.5),)
+    return box, ((),) * (n_levels - 1) + ((3.0, 1.5),)
 
 Responses = Callable[[np.ndarray], np.ndarray]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.clm.fitter import BOX_SCHEDULE, TRACK_SCHEDULE, CLMFitter, box_starts, start_from_points
+from edge.clm.fitter import CLMFitter, box_starts, schedules, start_from_points
 from edge.clm.model import FaceScore, PatchExperts, tflite_path
 from edge.clm.response import FloatResponses, TFLiteResponses
 from edge.clm.result import CLMFitResult
@@ -53,6 +53,7 @@ class CLMLandmarker:
         self.yaw_starts = yaw_starts
         self.score = FaceScore.load(score_path)
         self.fitter = CLMFitter(self.experts, responses, self.score, reg=reg)
+        self.box_schedule, self.track_schedule = schedules(len(self.experts.levels))
         self.last: CLMFitResult | None = None
 
     def _result(self, r: CLMFitResult) -> LandmarkResult:
@@ -63,11 +64,11 @@ class CLMLandmarker:
         if not (np.isfinite([box.x, box.y, box.w, box.h]).all() and box.w > 1 and box.h > 1):
             raise ValueError(f"CLM needs a face box at least 2 px wide, got {box}; pass a detector or ground-truth box")
         (sim, params), *others = box_starts(self.experts, box, self.yaw_starts)
-        return self._result(self.fitter.fit(frame, sim, params, BOX_SCHEDULE, others))
+        return self._result(self.fitter.fit(frame, sim, params, self.box_schedule, others))
 
     def track(self, frame: np.ndarray, previous: np.ndarray) -> LandmarkResult:
         sim, params = start_from_points(self.experts, previous)
-        return self._result(self.fitter.fit(frame, sim, params, TRACK_SCHEDULE))
+        return self._result(self.fitter.fit(frame, sim, params, self.track_schedule))
 
     def refine(self, frame: np.ndarray, initial_points: np.ndarray) -> LandmarkResult:
         """Start the fit from `initial_points` (e.g. a CNN's) and settle them under the shape prior (finest level)."""
