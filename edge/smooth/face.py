@@ -21,7 +21,7 @@ from edge.smooth.one_euro import OneEuro
 
 @dataclass(frozen=True)
 class SmoothParams:
-    # tuned with `edgetrack bench --truth` on the synthetic face (CNN landmarker): still jitter -80 %, +0.3 frame lag
+    # tuned with `edgetrack bench --truth` on the synthetic face (CNN landmarker): still jitter -83 %, +0.28 frame lag
     min_cutoff: float = 0.5  # Hz, face shape
     beta: float = 4.0
     pose_min_cutoff: float = 1.0  # Hz, position / size / roll

@@ -2,8 +2,8 @@
 are averaged with the landmarker's new points before the 1-euro filter. Flow measures the
 motion itself, so it steadies points without adding lag. Kept (on by default) because it
 won when measured with `edgetrack bench --truth` on the synthetic face with the CNN:
-still jitter 0.34 -> 0.21 % of the inter-ocular distance, added lag unchanged
-(+0.33 frame), NME unchanged, for ~0.7 ms a frame on this machine.
+still jitter 0.17 -> 0.11 % of the inter-ocular distance (raw 1.01 %), added lag
++0.28 -> +0.30 frame, NME unchanged, for ~0.6 ms a frame on the 2-core dev box.
 """
 
 from __future__ import annotations
