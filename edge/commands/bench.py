@@ -110,4 +110,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         log(f"wrote {args.json}")
+    if args.soak and not report["pass"]:
+        log("soak FAILED: see rss_growth_pct (< 5 %) and lag_ms_median_last_tenth (<= 2x first tenth + 5 ms)")
+        return 1
     return 0
