@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 OPENCV := "opencv-python-headless>=4.8,<5"
 
-.PHONY: run test lint models soak bench clean-venv
+.PHONY: run test lint models soak bench browser clean-venv
 
 # The device install: numpy, headless OpenCV, a TFLite runtime, numba.
 $(VENV)/.device: pyproject.toml
@@ -26,7 +26,13 @@ $(VENV)/.full: $(VENV)/.device
 run: $(VENV)/.device
 	$(VENV)/bin/edgetrack run $(ARGS)
 
-test: $(VENV)/.full
+# Headless Chromium drives the http display test; installed from Debian where we may (root + apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "note: chromium not installed; the browser test of the http display will skip"; }
+
+test: $(VENV)/.full browser
 	$(VENV)/bin/ruff check edge convert tests
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -41,6 +47,13 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train texture
 	$(VENV)/bin/edgetrack train expressions
 	$(VENV)/bin/edgetrack train masks
+
+bench: $(VENV)/.device
+	$(VENV)/bin/edgetrack bench --source synthetic --frames 1000 --json bench.json
+
+# 20,000 synthetic frames: faces coming, going and crossing, camera dropouts; exits 1 on a leak or growing lag.
+soak: $(VENV)/.device
+	nice -n 10 $(VENV)/bin/edgetrack bench --soak --frames 20000 --json soak.json
 
 clean-venv:
 	rm -rf $(VENV)
