@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 
 from edge.clm.model import FaceScore, PatchExperts
@@ -33,7 +34,9 @@ def schedules(n_levels: int) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple
     box = ((10.0, 4.0),) + ((4.0,),) * (n_levels - 2) + ((3.0, 1.5),)
     return box, ((),) * (n_levels - 1) + ((3.0, 1.5),)
 
+
 Responses = Callable[[np.ndarray], np.ndarray]
+LOCAL_RADIUS = 4.5  # model units around the face centre that any level, start or the score model may sample
 
 
 class CLMFitter:
@@ -107,11 +110,13 @@ class CLMFitter:
         `alternatives` are other starts (e.g. yawed shapes in the same box): each gets the first
         step of the first level and the one whose responses fit best goes on.
         """
-        grey = to_grey(frame)
         params = np.asarray(params, dtype=np.float64)
         start = self.experts.shape.to_image(sim, params).astype(np.float32)
         if not (np.all(np.isfinite(start)) and sim.scale > 1e-6):
             raise ValueError("CLM start shape is not finite; pass a real box or finite previous points")
+        grey, to_local = self._local_grey(frame, sim)
+        sim = to_local.compose(sim)
+        alternatives = [(to_local.compose(s0), p0) for s0, p0 in alternatives]
         if len(schedule) != len(self.experts.levels):
             raise ValueError(f"schedule has {len(schedule)} levels, the patch experts {len(self.experts.levels)}; rebuild the CLM models")
         total = 0
@@ -127,11 +132,34 @@ class CLMFitter:
             if rhos:
                 sim, params, it, _ = self._level(grey, level, sim, params, rhos)
                 total += it
+        score = self.score_model(grey, sim) if self.score_model is not None else float("nan")
+        sim = to_local.inverse().compose(sim)
         points = self.experts.shape.to_image(sim, params).astype(np.float32)
         if not np.all(np.isfinite(points)):
             points = start
-        score = self.score_model(grey, sim) if self.score_model is not None else float("nan")
         return CLMFitResult(points, sim, params, score, total, start)
+
+    def _local_grey(self, frame: np.ndarray, sim: Similarity) -> tuple[np.ndarray, Similarity]:
+        """Grey crop around the face, shrunk (area-averaged) when the face is far above the finest reference scale,
+        and the frame -> crop similarity. Only the face's neighbourhood is ever converted or resized, so a
+        4K frame or a huge face costs about what a small one does."""
+        frame = np.asarray(frame)
+        if frame.ndim < 2 or frame.shape[0] < 2 or frame.shape[1] < 2:
+            raise ValueError(f"frame of shape {frame.shape} is not an image; pass a HxW grey or HxWx3 BGR (or BGRA) array")
+        h, w = frame.shape[:2]
+        r = LOCAL_RADIUS * sim.scale
+        x0 = int(np.clip(np.floor(sim.tx - r), 0, w - 2))
+        y0 = int(np.clip(np.floor(sim.ty - r), 0, h - 2))
+        x1 = int(np.clip(np.ceil(sim.tx + r) + 1, x0 + 2, w))
+        y1 = int(np.clip(np.ceil(sim.ty + r) + 1, y0 + 2, h))
+        grey = to_grey(frame[y0:y1, x0:x1])
+        f = 1.2 * max(lv.ref_scale for lv in self.experts.levels) / sim.scale
+        if f >= 0.8:
+            return grey, Similarity(1.0, 0.0, -float(x0), -float(y0))
+        nw, nh = max(2, int(round((x1 - x0) * f))), max(2, int(round((y1 - y0) * f)))
+        grey = cv2.resize(grey, (nw, nh), interpolation=cv2.INTER_AREA)
+        f = 0.5 * (nw / (x1 - x0) + nh / (y1 - y0))
+        return grey, Similarity(f, 0.0, -x0 * f + 0.5 * f - 0.5, -y0 * f + 0.5 * f - 0.5)
 
 
 def _response_at(resp: np.ndarray, centres: np.ndarray, points: np.ndarray) -> float:
