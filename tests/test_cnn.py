@@ -204,3 +204,21 @@ def test_fake_quant_is_identity_until_enabled_then_256_levels():
     xg = x.clone().requires_grad_(True)
     q(xg).sum().backward()
     assert torch.allclose(xg.grad, torch.ones_like(xg))
+
+
+def test_cnn_clm_refines_the_cnn_points():
+    from edge.landmarks import make_landmarker
+
+    _model_file("int8")
+    if not (models_dir() / "clm_patches.npz").is_file():
+        pytest.skip("CLM patch experts not built (edgetrack train clm)")
+    lm = make_landmarker("cnn+clm")
+    rng = np.random.default_rng(3)
+    frame = rng.integers(60, 120, (240, 320, 3), dtype=np.uint8)
+    pts = _face()
+    res = lm.fit(frame, Box.around(pts))
+    assert res.points.shape == (68, 2) and np.all(np.isfinite(res.points))
+    first = lm.cnn.fit(frame, Box.around(pts)).points
+    # refined under the shape prior: near the CNN's answer, not somewhere else in the frame
+    assert np.abs(res.points - first).mean() < 0.25 * Box.around(pts).w
+    assert lm.track(frame, res.points).points.shape == (68, 2)

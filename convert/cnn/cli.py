@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from convert.cnn.data import build_cache
+import numpy as np
+
+from convert.cnn.data import build_cache, detector_box_errors
 from convert.cnn.train import TrainConfig, train
 from convert.training_data import training_samples
 
@@ -30,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--qat", action="store_true", help="fake 8-bit activations while training (use with --init for int8 fine-tuning)")
+    p.add_argument(
+        "--box-errors",
+        type=Path,
+        default=Path("build/cnn/box_errors_train.npz"),
+        help="cache of the Haar+BoxMapping box errors on the training faces (computed when absent or stale)",
+    )
+    p.add_argument("--no-detector-boxes", action="store_true", help="jitter boxes with Gaussians instead of real detector errors")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
 
 
@@ -42,7 +51,8 @@ def main(args: argparse.Namespace) -> int:
     if args.limit:
         train_samples, val_samples = train_samples[: args.limit], val_samples[: max(64, args.limit // 4)]
     print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
-    train_cache = build_cache(train_samples, cfg.input_size)
+    errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
+    train_cache = build_cache(train_samples, cfg.input_size, box_errors=errors)
     val_cache = build_cache(val_samples, cfg.input_size)
     result = train(train_cache, val_cache, cfg, args.out, init=args.init)
     print(
@@ -51,3 +61,17 @@ def main(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _box_errors(samples, cache: Path) -> np.ndarray:
+    """Real detector box errors per training face, from `cache` when it matches these faces."""
+    names = np.array([str(s.image_path) for s in samples])
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            if z["names"].shape == names.shape and np.all(z["names"] == names):
+                return z["errors"]
+    print(f"running the Haar detector on {len(samples)} training faces for real box errors", file=sys.stderr)
+    errors = detector_box_errors(samples)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, names=names, errors=errors)
+    return errors

@@ -31,17 +31,51 @@ CACHE_MARGIN = 1.6
 
 @dataclass
 class FaceCache:
-    """Grey crops (n, C, C) uint8 with their points (n, 68, 2) in cache pixels; C = CACHE_MARGIN * input size."""
+    """Grey crops (n, C, C) uint8 with their points (n, 68, 2) in cache pixels; C = CACHE_MARGIN * input size.
+
+    `box_errors` (n, 4): how the real detector's mapped box missed each face's landmark box
+    (centre shift x, y in box sides; log width and height ratios), NaN where it found nothing.
+    """
 
     images: np.ndarray
     points: np.ndarray
     input_size: int
+    box_errors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
 
-def build_cache(samples: list[FaceSample], input_size: int, progress: bool = True) -> FaceCache:
+def box_error(det: Box, truth: Box) -> np.ndarray:
+    side = 0.5 * (truth.w + truth.h)
+    return np.array([(det.cx - truth.cx) / side, (det.cy - truth.cy) / side, np.log(det.w / truth.w), np.log(det.h / truth.h)])
+
+
+def detector_box_errors(samples: list[FaceSample], progress: bool = True) -> np.ndarray:
+    """(n, 4) errors of the Haar detector + BoxMapping box against each face's landmark box (NaN: not found).
+
+    Training from these (rather than a guessed jitter) is what makes `--box detect` work:
+    the mapped Haar box is off in a face-dependent way (tilted heads, beards, hair).
+    """
+    from edge.detect.haar import HaarDetector
+    from edge.evaluate.harness import pick_detection
+
+    detector = HaarDetector()
+    out = np.full((len(samples), 4), np.nan)
+    for i, s in enumerate(samples):
+        img = load_image(s.image_path)
+        if img is None:
+            continue
+        truth = Box.around(s.points)
+        det = pick_detection(detector.detect(img, max_faces=5), truth)
+        if det is not None:
+            out[i] = box_error(det, truth)
+        if progress and (i + 1) % 1000 == 0:
+            print(f"  detected {i + 1}/{len(samples)} faces", file=sys.stderr)
+    return out
+
+
+def build_cache(samples: list[FaceSample], input_size: int, progress: bool = True, box_errors: np.ndarray | None = None) -> FaceCache:
     c = int(round(CACHE_MARGIN * input_size))
     images = np.zeros((len(samples), c, c), np.uint8)
     points = np.zeros((len(samples), 68, 2), np.float32)
@@ -58,7 +92,7 @@ def build_cache(samples: list[FaceSample], input_size: int, progress: bool = Tru
         points[i] = spec.to_crop(c).apply(s.points.astype(np.float64))
         if progress and (i + 1) % 1000 == 0:
             print(f"  cached {i + 1}/{len(samples)} faces", file=sys.stderr)
-    return FaceCache(images[keep], points[keep], input_size)
+    return FaceCache(images[keep], points[keep], input_size, None if box_errors is None else box_errors[keep])
 
 
 def _rotation_about(angle: float, cx: float, cy: float) -> Similarity:
@@ -72,7 +106,8 @@ class Augment:
 
     p_flip: float = 0.5
     p_tracking: float = 0.35  # share of crops made the tracker's way
-    p_big_rotation: float = 0.5  # detector mode: share with a face turned up to max_rotation in the image
+    p_big_rotation: float = 0.3  # detector mode: share with a face turned up to max_rotation in the image
+    p_own_box: float = 0.6  # detector mode: this face's real detector box error, else one drawn from all faces
     max_rotation_deg: float = 35.0
     small_rotation_deg: float = 6.0
     box_shift: float = 0.07  # detector box centre error, sd in units of the box side
@@ -86,8 +121,14 @@ class Augment:
     p_occlusion: float = 0.25
 
 
-def _crop_transform(pts: np.ndarray, size: int, rng: np.random.Generator, aug: Augment) -> Similarity:
-    """Similarity from cache pixels to the training crop, drawn as the runtime would frame the face."""
+def _crop_transform(
+    pts: np.ndarray, size: int, rng: np.random.Generator, aug: Augment, own_error: np.ndarray | None = None, pool: np.ndarray | None = None
+) -> Similarity:
+    """Similarity from cache pixels to the training crop, drawn as the runtime would frame the face.
+
+    Detector mode uses a real detector box error (this face's, or another face's) when the
+    cache has them, plus a little extra jitter; otherwise the Gaussian jitter of `aug`.
+    """
     centre = pts.mean(0)
     if rng.random() < aug.p_tracking:
         side = float(np.ptp(pts, axis=0).mean())
@@ -103,10 +144,20 @@ def _crop_transform(pts: np.ndarray, size: int, rng: np.random.Generator, aug: A
     rot = _rotation_about(np.deg2rad(deg), float(centre[0]), float(centre[1]))
     box = Box.around(rot.apply(pts))
     side = 0.5 * (box.w + box.h)
-    w = box.w * np.exp(rng.normal(0, aug.box_scale) + rng.normal(0, aug.box_aspect))
-    h = box.h * np.exp(rng.normal(0, aug.box_scale) + rng.normal(0, aug.box_aspect))
-    cx = box.cx + rng.normal(0, aug.box_shift * side)
-    cy = box.cy + rng.normal(0, aug.box_shift * side)
+    err = None
+    if own_error is not None and np.isfinite(own_error[0]) and rng.random() < aug.p_own_box:
+        err = own_error
+    elif pool is not None and len(pool):
+        err = pool[rng.integers(len(pool))]
+    if err is not None:
+        ex, ey, lw, lh = err + rng.normal(0, 0.02, 4)
+        w, h = box.w * np.exp(lw), box.h * np.exp(lh)
+        cx, cy = box.cx + ex * side, box.cy + ey * side
+    else:
+        w = box.w * np.exp(rng.normal(0, aug.box_scale) + rng.normal(0, aug.box_aspect))
+        h = box.h * np.exp(rng.normal(0, aug.box_scale) + rng.normal(0, aug.box_aspect))
+        cx = box.cx + rng.normal(0, aug.box_shift * side)
+        cy = box.cy + rng.normal(0, aug.box_shift * side)
     spec = crop_from_box(Box(cx - w / 2, cy - h / 2, w, h))
     return spec.to_crop(size).compose(rot)
 
@@ -140,11 +191,16 @@ def augmented_batch(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator,
     c = cache.images.shape[1]
     x = np.empty((len(idx), s, s), np.float32)
     y = np.empty((len(idx), 136), np.float32)
+    errors = cache.box_errors
+    pool = None if errors is None else errors[np.isfinite(errors[:, 0])]
     for k, i in enumerate(idx):
         img, pts = cache.images[i], cache.points[i].astype(np.float64)
+        own = None if errors is None else errors[i].copy()
         if rng.random() < aug.p_flip:
             img, pts = img[:, ::-1], flip_points(pts, c)
-        t = _crop_transform(pts, s, rng, aug)
+            if own is not None:
+                own[0] = -own[0]  # the mirrored face's box is off the other way
+        t = _crop_transform(pts, s, rng, aug, own, pool)
         crop = cv2.warpAffine(np.ascontiguousarray(img), t.matrix(), (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x[k] = _degrade(crop, rng, aug)
         y[k] = (t.apply(pts) / (s - 1)).reshape(-1)
