@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from edge.clm.model import FaceScore, PatchExperts
+from edge.clm.model import FACE_HALF, FaceScore, PatchExperts
 from edge.clm.preprocessing import normalise_windows, sample_windows, to_grey, working_image
 from edge.clm.result import CLMFitResult
 from edge.clm.rlms import rlms_iterations, shape_points
@@ -36,7 +36,7 @@ def schedules(n_levels: int) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple
 
 
 Responses = Callable[[np.ndarray], np.ndarray]
-LOCAL_RADIUS = 4.5  # model units around the face centre that any level, start or the score model may sample
+SCORE_REACH = FACE_HALF * 1.5  # model units the face score model samples around the face centre (square, rotated)
 
 
 class CLMFitter:
@@ -114,7 +114,8 @@ class CLMFitter:
         start = self.experts.shape.to_image(sim, params).astype(np.float32)
         if not (np.all(np.isfinite(start)) and sim.scale > 1e-6):
             raise ValueError("CLM start shape is not finite; pass a real box or finite previous points")
-        grey, to_local = self._local_grey(frame, sim)
+        used = [lv for lv, rhos in enumerate(schedule) if len(rhos)]
+        grey, to_local = self._local_grey(frame, sim, self._reach(used))
         sim = to_local.compose(sim)
         alternatives = [(to_local.compose(s0), p0) for s0, p0 in alternatives]
         if len(schedule) != len(self.experts.levels):
@@ -139,7 +140,13 @@ class CLMFitter:
             points = start
         return CLMFitResult(points, sim, params, score, total, start)
 
-    def _local_grey(self, frame: np.ndarray, sim: Similarity) -> tuple[np.ndarray, Similarity]:
+    def _reach(self, levels: list[int]) -> float:
+        """Model units around the face centre that these levels' windows (and the score model) may sample."""
+        ex = self.experts
+        windows = [self._radius * 1.35 + (ex.window / 2 + 4) / ex.levels[lv].ref_scale for lv in levels]
+        return max([SCORE_REACH, *windows]) + 0.3
+
+    def _local_grey(self, frame: np.ndarray, sim: Similarity, reach: float) -> tuple[np.ndarray, Similarity]:
         """Grey crop around the face, shrunk (area-averaged) when the face is far above the finest reference scale,
         and the frame -> crop similarity. Only the face's neighbourhood is ever converted or resized, so a
         4K frame or a huge face costs about what a small one does."""
@@ -147,7 +154,7 @@ class CLMFitter:
         if frame.ndim < 2 or frame.shape[0] < 2 or frame.shape[1] < 2:
             raise ValueError(f"frame of shape {frame.shape} is not an image; pass a HxW grey or HxWx3 BGR (or BGRA) array")
         h, w = frame.shape[:2]
-        r = LOCAL_RADIUS * sim.scale
+        r = reach * sim.scale
         x0 = int(np.clip(np.floor(sim.tx - r), 0, w - 2))
         y0 = int(np.clip(np.floor(sim.ty - r), 0, h - 2))
         x1 = int(np.clip(np.ceil(sim.tx + r) + 1, x0 + 2, w))
