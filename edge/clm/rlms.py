@@ -64,6 +64,36 @@ def mean_shift(resp: np.ndarray, centres: np.ndarray, pts: np.ndarray, rho: floa
     return v
 
 
+@njit(cache=True)
+def cholesky_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x with a x = b for symmetric positive-definite a (a tiny ridge keeps a degenerate system finite)."""
+    m = a.shape[0]
+    low = np.zeros((m, m))
+    ridge = 1e-9 * (np.abs(np.diag(a)).max() + 1e-12)
+    for i in range(m):
+        for j in range(i + 1):
+            acc = a[i, j]
+            for k in range(j):
+                acc -= low[i, k] * low[j, k]
+            if i == j:
+                low[i, i] = np.sqrt(max(acc + ridge, 1e-300))
+            else:
+                low[i, j] = acc / low[j, j]
+    y = np.empty(m)
+    for i in range(m):
+        acc = b[i]
+        for k in range(i):
+            acc -= low[i, k] * y[k]
+        y[i] = acc / low[i, i]
+    x = np.empty(m)
+    for i in range(m - 1, -1, -1):
+        acc = y[i]
+        for k in range(i + 1, m):
+            acc -= low[k, i] * x[k]
+        x[i] = acc / low[i, i]
+    return x
+
+
 @njit(cache=True, fastmath=True)
 def rlms_iterations(
     resp: np.ndarray,
@@ -110,12 +140,23 @@ def rlms_iterations(
                 cy = comps[j, 2 * i + 1]
                 jac[2 * i, 4 + j] = a * cx - b * cy
                 jac[2 * i + 1, 4 + j] = b * cx + a * cy
-        hess = jac.T @ jac
-        grad = jac.T @ v.ravel()
+        # normal equations by explicit loops: numba's matmul / linalg need SciPy, which the device install lacks
+        hess = np.zeros((m, m))
+        grad = np.zeros(m)
+        for r in range(2 * n):
+            vr = v[r // 2, r % 2]
+            for c1 in range(m):
+                jc = jac[r, c1]
+                grad[c1] += jc * vr
+                for c2 in range(c1, m):
+                    hess[c1, c2] += jc * jac[r, c2]
+        for c1 in range(m):
+            for c2 in range(c1):
+                hess[c1, c2] = hess[c2, c1]
         for j in range(k):
             hess[4 + j, 4 + j] += reg / eigenvalues[j]
             grad[4 + j] -= reg / eigenvalues[j] * q[4 + j]
-        delta = np.linalg.solve(hess, grad)
+        delta = cholesky_solve(hess, grad)
         q += delta
         for j in range(k):
             lim = n_sigma * np.sqrt(eigenvalues[j])
