@@ -47,6 +47,7 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train texture
 	$(VENV)/bin/edgetrack train expressions
 	$(VENV)/bin/edgetrack train masks
+	$(VENV)/bin/edgetrack train clm
 
 bench: $(VENV)/.device
 	$(VENV)/bin/edgetrack bench --source synthetic --frames 1000 --json bench.json
