@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.cnn.data import build_cache, detector_box_errors
+from convert.cnn.data import Augment, build_cache, detector_box_errors
 from convert.cnn.train import TrainConfig, train
 from convert.training_data import training_samples
 
@@ -38,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=Path("build/cnn/box_errors_train.npz"),
         help="cache of the Haar+BoxMapping box errors on the training faces (computed when absent or stale)",
     )
+    p.add_argument("--big-rotation", type=float, default=Augment().p_big_rotation, help="share of detector-mode crops turned up to 35 deg")
     p.add_argument("--no-detector-boxes", action="store_true", help="jitter boxes with Gaussians instead of real detector errors")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
 
@@ -54,7 +55,8 @@ def main(args: argparse.Namespace) -> int:
     errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
     train_cache = build_cache(train_samples, cfg.input_size, box_errors=errors)
     val_cache = build_cache(val_samples, cfg.input_size)
-    result = train(train_cache, val_cache, cfg, args.out, init=args.init)
+    aug = Augment(p_big_rotation=args.big_rotation)
+    result = train(train_cache, val_cache, cfg, args.out, aug=aug, init=args.init)
     print(
         f"best val NME {result['best_val_nme_pct']:.2f}% ({result['params']:,} params, {result['minutes']:.1f} min); "
         f"checkpoint {args.out}; next: edgetrack export cnn --checkpoint {args.out}",
