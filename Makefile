@@ -48,6 +48,9 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train expressions
 	$(VENV)/bin/edgetrack train masks
 	$(VENV)/bin/edgetrack train clm
+	$(VENV)/bin/edgetrack train cnn --big-rotation 0.5 --no-detector-boxes
+	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --epochs 20 --lr 5e-4 --out build/cnn/cnn_landmarks_qat.pt
+	$(VENV)/bin/edgetrack export cnn
 
 bench: $(VENV)/.device
 	$(VENV)/bin/edgetrack bench --source synthetic --frames 1000 --json bench.json
