@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
-OPENCV := "opencv-python-headless>=4.8,<5"
+OPENCV := "opencv-python-headless>=4.8,<4.12"
 
 .PHONY: run test lint models soak bench browser clean-venv
 
