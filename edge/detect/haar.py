@@ -16,6 +16,7 @@ import numpy as np
 
 from edge.detect.base import register
 from edge.geometry import Box
+from edge.imaging import to_grey
 from edge.paths import model_path
 
 BOX_MAPPING_FILE = "box_mapping.json"
@@ -92,7 +93,7 @@ class HaarDetector:
 
     def detect_raw(self, frame: np.ndarray, max_faces: int = 1) -> list[Box]:
         """Cascade boxes in frame pixels, largest first, before the landmark-box mapping."""
-        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame[..., :3], cv2.COLOR_BGR2GRAY)
+        grey = to_grey(frame)
         scale = 1.0
         if grey.shape[1] > self.work_width:
             scale = self.work_width / grey.shape[1]

@@ -22,6 +22,7 @@ import numpy as np
 
 from edge.detect.haar import BoxMapping
 from edge.geometry import Box
+from edge.imaging import to_grey
 from edge.landmarks.base import BoxTracking, LandmarkResult, register
 from edge.landmarks68 import N_POINTS
 from edge.paths import model_path
@@ -40,12 +41,6 @@ def dlib_predictor_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the dlib peer needs face-recognition-models; pip install '.[peers]'")
     return Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
-
-
-def _grey(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 2:
-        return frame
-    return cv2.cvtColor(frame[..., :3], cv2.COLOR_BGR2GRAY)
 
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
@@ -71,7 +66,7 @@ class DlibLandmarker(BoxTracking):
     def fit(self, frame: np.ndarray, box: Box) -> LandmarkResult:
         b = self.box_mapping.apply(box)
         rect = self._dlib.rectangle(int(round(b.x)), int(round(b.y)), int(round(b.x + b.w)), int(round(b.y + b.h)))
-        shape = self.predictor(_grey(frame), rect)
+        shape = self.predictor(to_grey(frame), rect)
         pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
         return LandmarkResult(pts, score=1.0)
 

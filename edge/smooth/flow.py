@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from edge.faces import TrackedFace
+from edge.imaging import to_grey
 
 LK = {"winSize": (15, 15), "maxLevel": 2, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)}
 
@@ -25,7 +26,7 @@ class FlowFusion:
 
     def fuse(self, image: np.ndarray, faces: list[TrackedFace]) -> dict[int, np.ndarray]:
         """Fused points per face id (the faces' raw_points stay the landmarker's own)."""
-        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        grey = to_grey(image)
         new_prev: dict[int, np.ndarray] = {}
         for f in faces:
             raw = np.asarray(f.raw_points, dtype=np.float32)
