@@ -39,6 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="cache of the Haar+BoxMapping box errors on the training faces (computed when absent or stale)",
     )
     p.add_argument("--big-rotation", type=float, default=Augment().p_big_rotation, help="share of detector-mode crops turned up to 35 deg")
+    p.add_argument("--tracking-share", type=float, default=Augment().p_tracking, help="share of crops made the tracker's way")
+    p.add_argument(
+        "--track-shift", type=float, default=Augment().track_shift, help="sd of the previous points' shift in tracking crops, in box sides"
+    )
     p.add_argument("--no-detector-boxes", action="store_true", help="jitter boxes with Gaussians instead of real detector errors")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
 
@@ -55,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
     errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
     train_cache = build_cache(train_samples, cfg.input_size, box_errors=errors)
     val_cache = build_cache(val_samples, cfg.input_size)
-    aug = Augment(p_big_rotation=args.big_rotation)
+    aug = Augment(p_big_rotation=args.big_rotation, p_tracking=args.tracking_share, track_shift=args.track_shift)
     result = train(train_cache, val_cache, cfg, args.out, aug=aug, init=args.init)
     print(
         f"best val NME {result['best_val_nme_pct']:.2f}% ({result['params']:,} params, {result['minutes']:.1f} min); "
