@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from edge.geometry import Box, Similarity
+from edge.imaging import to_grey
 from edge.landmarks68 import LEFT_EYE, RIGHT_EYE
 
 FILL = 0.75  # share of the crop side taken by the landmark box side
@@ -70,7 +71,7 @@ def crop_from_points(points: np.ndarray, fill: float = FILL) -> CropSpec:
 
 def warp_crop(frame: np.ndarray, spec: CropSpec, size: int) -> np.ndarray:
     """Grey uint8 crop (size x size); pixels outside the frame replicate the border."""
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame[..., :3], cv2.COLOR_BGR2GRAY)
+    grey = to_grey(frame)
     sim = spec.to_crop(size)
     # shrinking a lot aliases; pre-blur proportionally, as INTER_AREA would for an upright crop
     shrink = 1.0 / sim.scale

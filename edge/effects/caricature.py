@@ -46,7 +46,7 @@ class CaricatureEffect:
         """The exaggerated shape of one face (68, 2): the symmetric deviation times `factor`."""
         pts = np.asarray(points, dtype=np.float64)
         sim, sym = self.deviation(pts)
-        lin = np.array([[sim.a, -sim.b], [sim.b, sim.a]])
+        lin = sim.matrix()[:, :2]  # rotation and scale of the face
         return pts + ((self.factor - 1.0) * sym) @ lin.T
 
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:

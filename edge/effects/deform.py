@@ -106,7 +106,7 @@ class DeformEffect:
         pts = np.asarray(points, dtype=np.float64)
         out = model_offsets(pts, lambda p: p + self.offsets) if self.offsets.any() else pts.copy()
         sim = fit_similarity(self.model.mean, pts)
-        lin = np.array([[sim.a, -sim.b], [sim.b, sim.a]])
+        lin = sim.matrix()[:, :2]  # rotation and scale of the face
         return out + self.field @ lin.T
 
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
