@@ -68,3 +68,15 @@ def test_mean_on_real_validation_faces(ytf68, tmp_path):
     assert rc == 0
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["n"] == 100 and 10 < r["nme_mean_pct"] < 35
+
+
+def test_model_reaches_only_the_landmarkers_it_fits(tmp_path, capsys):
+    from edge.commands.eval import model_takers
+
+    assert model_takers(["cnn", "cnn+clm", "dlib", "mean"], "m/x.tflite") == {"cnn", "cnn+clm"}
+    assert model_takers(["clm", "cnn"], "m/clm_patches.npz") == {"clm"}
+    assert model_takers(["mean"], None) == set()
+    data = _dataset(tmp_path / "d", n=2)
+    assert main(["eval", "--data", str(data), "--split", "all", "--landmarker", "mean,dlib", "--model", "x.tflite"]) == 2
+    err = capsys.readouterr().err
+    assert "fits none of --landmarker mean,dlib" in err and len(err.strip().splitlines()) == 1
