@@ -49,10 +49,11 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train masks
 	$(VENV)/bin/edgetrack train clm
 	$(VENV)/bin/edgetrack train cnn --big-rotation 0.5 --no-detector-boxes
-	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --epochs 20 --lr 5e-4 --out build/cnn/cnn_landmarks_qat.pt
-	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat.pt --qat --epochs 30 --lr 4e-4 --out build/cnn/cnn_landmarks_qat2.pt
-	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat2.pt --qat --epochs 30 --lr 4e-4 --seed 1 --out build/cnn/cnn_landmarks_qat3.pt
-	$(VENV)/bin/edgetrack export cnn --checkpoint build/cnn/cnn_landmarks_qat3.pt
+	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --epochs 40 --lr 5e-4 --out build/cnn/cnn_landmarks_qat.pt
+	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat.pt --qat --epochs 30 --lr 4e-4 --seed 1 --out build/cnn/cnn_landmarks_qat2.pt
+	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat2.pt --qat --epochs 30 --lr 4e-4 --seed 2 --out build/cnn/cnn_landmarks_qat3.pt
+	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat3.pt --qat --epochs 30 --lr 4e-4 --seed 3 --out build/cnn/cnn_landmarks_qat4.pt
+	$(VENV)/bin/edgetrack export cnn --checkpoint build/cnn/cnn_landmarks_qat4.pt
 
 bench: $(VENV)/.device
 	$(VENV)/bin/edgetrack bench --source synthetic --frames 1000 --json bench.json
