@@ -19,11 +19,20 @@ pytest.importorskip("onnxruntime")
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from convert.cnn.export import export
+    from convert.cnn.model import set_export_clamps, set_fake_quant
 
     torch.manual_seed(0)
-    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2))).eval()
+    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2)))
     rng = np.random.default_rng(0)
     calib = rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32)
+    # as an int8-aware fine-tune leaves it: learned activation ranges, exported as clips
+    set_fake_quant(model, True)
+    model.train()
+    with torch.no_grad():
+        model(torch.from_numpy(calib.transpose(0, 3, 1, 2)))
+    set_fake_quant(model, False)
+    set_export_clamps(model, True)
+    model.eval()
     work = tmp_path_factory.mktemp("work")
     report = export(model, tmp_path_factory.mktemp("models"), "tiny", calib, keep_work=work)
     return model, report, calib, work
@@ -61,3 +70,17 @@ def test_int8_with_float_io_agrees_with_int8_io(exported):
     for i in range(4):
         a, b = float_io.run(calib[i : i + 1])[0], int_io.run(calib[i : i + 1])[0]
         assert np.abs(a - b).max() <= 1.01 * step
+
+
+def test_int8_drops_only_clips_that_saturation_already_does(exported):
+    """The learned clips calibrate the int8 ranges, then go: same outputs, fewer ops."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, report, _, work = exported
+
+    def clips(path):
+        return sum(d["op_name"] in ("MINIMUM", "MAXIMUM", "RELU", "RELU_N1_TO_1") for d in Interpreter(str(path))._get_ops_details())
+
+    assert report.int8_clips_removed >= 1 and report.int8_stripped_max_diff == 0.0
+    assert clips(report.files["int8"]) == clips(work / "converted_int8.tflite") - report.int8_clips_removed
+    assert not report.problems()

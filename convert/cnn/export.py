@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convert.cnn.strip_clips import strip_saturating_clips
 from convert.data import FaceSample, load_image
 from edge.cnn.crop import crop_from_box, crop_from_points, normalise, warp_crop
 from edge.geometry import Box
@@ -47,6 +48,8 @@ class ExportReport:
     int8_vs_float_rel: float = float("nan")
     n_parity_faces: int = 0
     nme_tracking_pct: dict[str, float] = field(default_factory=dict)  # same faces, tracking crops
+    int8_clips_removed: int = 0  # no-op clip ops dropped from the int8 graph (convert/cnn/strip_clips.py)
+    int8_stripped_max_diff: float = 0.0  # their removal vs the converter's int8 graph, on the parity crops
 
     def problems(self, max_err_pct: float = 0.1, max_int8_rel: float = 0.10) -> list[str]:
         out = []
@@ -54,6 +57,8 @@ class ExportReport:
             out.append(
                 f"ONNX vs float32 TFLite differ by {self.onnx_vs_float32_max_err_pct_of_crop:.3f}% of the crop (limit {max_err_pct}%)"
             )
+        if self.int8_stripped_max_diff > 1e-6:
+            out.append(f"int8 without its no-op clips differs from the converter's int8 by {self.int8_stripped_max_diff:.2g}")
         if self.nme_pct and not self.int8_vs_float_rel <= max_int8_rel:
             out.append(f"int8 NME is {100 * self.int8_vs_float_rel:.1f}% above float (limit {100 * max_int8_rel:.0f}%)")
         return out
@@ -178,6 +183,13 @@ def export(
     try:
         onnx_path = export_onnx(model, work / f"{stem}.onnx")
         found = run_onnx2tf(onnx_path, calib, work / "tf", int8=int8, verbose=verbose)
+        converted_int8 = None
+        for variant in ("int8", "int8_float_io"):
+            if variant in found:
+                if variant == "int8":
+                    converted_int8 = work / "converted_int8.tflite"
+                    shutil.copyfile(found[variant], converted_int8)
+                report.int8_clips_removed = strip_saturating_clips(found[variant])
         out_dir.mkdir(parents=True, exist_ok=True)
         for variant, src in found.items():
             if variant not in VARIANTS:
@@ -204,6 +216,9 @@ def export(
                     report.nme_tracking_pct[variant] = float(100 * nme_from_outputs(out, tracking[1], tracking[2], size).mean())
             if "int8" in report.nme_pct:
                 report.int8_vs_float_rel = report.nme_pct["int8"] / report.nme_pct["float32"] - 1.0
+        if converted_int8 is not None:
+            shipped, converted = TFLiteModel(report.files["int8"]), TFLiteModel(converted_int8)
+            report.int8_stripped_max_diff = float(np.abs(predict_tflite(shipped, check) - predict_tflite(converted, check)).max())
     finally:
         if keep_work is None:
             shutil.rmtree(work, ignore_errors=True)

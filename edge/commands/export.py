@@ -62,6 +62,7 @@ def export_cnn(args: argparse.Namespace) -> int:
         print(f"  {v:8s} {report.sizes_kb[v]:8.1f} KB  NME box crop {nme:.2f}%, tracking crop {nme_t:.2f}%  {report.files[v]}")
     print(f"  ONNX vs float32 TFLite: max error {report.onnx_vs_float32_max_err_pct_of_crop:.4f}% of the crop side")
     print(f"  int8 NME vs float32: {100 * report.int8_vs_float_rel:+.1f}%")
+    print(f"  int8: {report.int8_clips_removed} no-op clips removed, max output change {report.int8_stripped_max_diff:.2g}")
     problems = report.problems()
     for p in problems:
         print(f"edgetrack export: parity check failed: {p}", file=sys.stderr)
