@@ -10,7 +10,18 @@ import cv2
 from edge.sources.base import Frame, Source, SourceLost
 
 
-class VideoFileSource(Source):
+class _CaptureSource(Source):
+    """An OpenCV VideoCapture held open between reads and released once."""
+
+    cap: cv2.VideoCapture | None = None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class VideoFileSource(_CaptureSource):
     """A video file, read frame by frame (every frame, in order)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -40,13 +51,8 @@ class VideoFileSource(Source):
         self.index += 1
         return frame
 
-    def close(self) -> None:
-        if self.cap is not None:
-            self.cap.release()
-            self.cap = None
 
-
-class V4L2Source(Source):
+class V4L2Source(_CaptureSource):
     """A USB / CSI camera through OpenCV's V4L2 backend, buffer of one so frames are fresh."""
 
     live = True
@@ -83,11 +89,6 @@ class V4L2Source(Source):
         frame = Frame(image, self.index, t)
         self.index += 1
         return frame
-
-    def close(self) -> None:
-        if self.cap is not None:
-            self.cap.release()
-            self.cap = None
 
 
 def _quiet_opencv() -> None:
