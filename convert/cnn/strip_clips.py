@@ -68,10 +68,10 @@ def strip_saturating_clips(src: Path, dst: Path | None = None) -> int:
             op.inputs = np.array([rename.get(int(i), int(i)) for i in op.inputs], dtype=np.int32)
             keep.append(op)
         sg.operators = keep
+        for i in sg.outputs:  # a graph output keeps its name when a clip before it goes
+            if int(i) in rename:
+                sg.tensors[rename[int(i)]].name = sg.tensors[int(i)].name
         sg.outputs = np.array([rename.get(int(i), int(i)) for i in sg.outputs], dtype=np.int32)
-        for old, new in rename.items():  # a graph output keeps its name
-            if old in set(int(i) for i in sg.outputs):
-                sg.tensors[new].name = sg.tensors[old].name
     fu.write_model(model, str(dst or src))
     return removed
 
