@@ -183,12 +183,11 @@ def export(
     try:
         onnx_path = export_onnx(model, work / f"{stem}.onnx")
         found = run_onnx2tf(onnx_path, calib, work / "tf", int8=int8, verbose=verbose)
-        converted_int8 = None
+        converted_int8 = work / "converted_int8.tflite" if "int8" in found else None
+        if converted_int8 is not None:  # kept to check the stripped model against
+            shutil.copyfile(found["int8"], converted_int8)
         for variant in ("int8", "int8_float_io"):
             if variant in found:
-                if variant == "int8":
-                    converted_int8 = work / "converted_int8.tflite"
-                    shutil.copyfile(found[variant], converted_int8)
                 report.int8_clips_removed = strip_saturating_clips(found[variant])
         out_dir.mkdir(parents=True, exist_ok=True)
         for variant, src in found.items():
