@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,17 @@ class WindowSet:
 
     def __len__(self) -> int:
         return len(self.windows)
+
+
+def grey_faces(samples: list[FaceSample], what: str, progress: bool = True) -> Iterator[tuple[FaceSample, np.ndarray]]:
+    """Each readable face with its grey image (unreadable ones skipped), with a progress line every 1,000."""
+    t0 = time.perf_counter()
+    for idx, sample in enumerate(samples):
+        image = load_image(sample.image_path)
+        if image is not None:
+            yield sample, to_grey(image)
+        if progress and (idx + 1) % 1000 == 0:
+            print(f"  {what}: {idx + 1}/{len(samples)} faces ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
 
 def ref_to_image(shape: ShapeModel, points: np.ndarray, ref_scale: float, rot: float = 0.0, scale: float = 1.0) -> Similarity:
@@ -71,12 +83,7 @@ def collect_windows(
     rng = np.random.default_rng(seed)
     n_pts = shape.n_points
     wins, offs = [], []
-    t0 = time.perf_counter()
-    for idx, sample in enumerate(samples):
-        image = load_image(sample.image_path)
-        if image is None:
-            continue
-        grey0 = to_grey(image)
+    for sample, grey0 in grey_faces(samples, "windows", progress):
         for d in range(augment):
             grey, pts = flip_sample(grey0, sample.points) if d % 2 else (grey0, sample.points)
             rot = np.deg2rad(rng.uniform(-rot_deg, rot_deg)) if d else 0.0
@@ -85,6 +92,4 @@ def collect_windows(
             w = face_windows(grey, pts, shape, ref_scale, window, off, rot, scl)
             wins.append(np.clip(np.round(w), 0, 255).astype(np.uint8))
             offs.append(off.astype(np.int8))
-        if progress and (idx + 1) % 1000 == 0:
-            print(f"  windows: {idx + 1}/{len(samples)} faces ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return WindowSet(np.stack(wins), np.stack(offs))

@@ -7,15 +7,12 @@ drifting tracker sees) and random places in the image. Trackers re-detect when i
 
 from __future__ import annotations
 
-import sys
-import time
-
 import numpy as np
 from scipy.optimize import minimize
 
-from convert.data import FaceSample, flip_sample, load_image
+from convert.data import FaceSample, flip_sample
+from convert.patches.data import grey_faces
 from edge.clm.model import FaceScore, face_features
-from edge.clm.preprocessing import to_grey
 from edge.geometry import Similarity, fit_similarity
 from edge.shape_model import ShapeModel
 
@@ -33,12 +30,7 @@ def score_samples(samples: list[FaceSample], shape: ShapeModel, seed: int = 0, p
     """(features, labels): per face and its mirror image one positive and three negatives."""
     rng = np.random.default_rng(seed)
     feats, labels = [], []
-    t0 = time.perf_counter()
-    for idx, sample in enumerate(samples):
-        image = load_image(sample.image_path)
-        if image is None:
-            continue
-        grey0 = to_grey(image)
+    for sample, grey0 in grey_faces(samples, "score samples", progress):
         for flip in (False, True):
             grey, pts = flip_sample(grey0, sample.points) if flip else (grey0, sample.points)
             sim = fit_similarity(shape.mean, pts.astype(np.float64))
@@ -55,8 +47,6 @@ def score_samples(samples: list[FaceSample], shape: ShapeModel, seed: int = 0, p
             for s, y in [(pos, 1)] + [(n, 0) for n in negs]:
                 feats.append(face_features(grey, s))
                 labels.append(y)
-        if progress and (idx + 1) % 1000 == 0:
-            print(f"  score samples: {idx + 1}/{len(samples)} faces ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return np.asarray(feats, np.float32), np.asarray(labels, np.int8)
 
 
