@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.data.readers import load_dataset
-from convert.data.split import load_or_make_split
+from edge.data.readers import load_dataset
+from edge.data.split import load_or_make_split
 from edge.expressions import CALIBRATION_FILE, Calibration, raw_measures
 from edge.paths import data_root, model_path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.data import load_image
+from edge.data import load_image
 from convert.training_data import training_samples
 from edge.detect.haar import BoxMapping
 from edge.evaluate.metrics import interocular

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.data import flip_sample, load_image
+from edge.data import flip_sample, load_image
 from convert.training_data import training_samples
 from edge.paths import models_dir
 from edge.shape_model import ShapeModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convert.data import FaceSample, load_dataset, load_or_make_split
+from edge.data import FaceSample, load_dataset, load_or_make_split
 from edge.paths import data_root
 
 

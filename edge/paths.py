@@ -15,7 +15,7 @@ def models_dir() -> Path:
     if env:
         return Path(env)
     for candidate in (REPO_ROOT / "models", Path(sys.prefix) / "share" / "edgetrack" / "models"):
-        if candidate.is_dir():
+        if (candidate / "shape_model.npz").is_file():  # a folder that merely exists is not the models
             return candidate
     return REPO_ROOT / "models"
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from convert.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_dataset, load_image, load_or_make_split
 from convert.patches.data import collect_windows
 from edge.clm.model import PatchExperts, tflite_path
 from edge.clm.preprocessing import normalise_windows

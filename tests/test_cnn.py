@@ -177,7 +177,7 @@ def test_missing_and_corrupt_model_give_one_line_errors(tmp_path):
 
 def test_int8_accuracy_on_real_faces(ytf68):
     """A loose floor on real validation faces (the measured figures are in models/cards/cnn.md)."""
-    from convert.data import load_dataset, load_image, load_or_make_split
+    from edge.data import load_dataset, load_image, load_or_make_split
     from edge.evaluate.metrics import nme_interocular
     from edge.landmarks import make_landmarker
 

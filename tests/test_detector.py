@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from convert.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_dataset, load_image, load_or_make_split
 from edge.detect import available_detectors, make_detector
 from edge.detect.haar import BoxMapping
 from edge.evaluate.harness import pick_detection

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from convert.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_dataset, load_image, load_or_make_split
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
 from edge.landmarks import make_landmarker

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from convert.data import load_dataset
-from convert.data.readers import read_pts_file
+from edge.data import load_dataset
+from edge.data.readers import read_pts_file
 
 
 def _write_csv(folder: Path, rows: list[list[str]]) -> None:

@@ -63,7 +63,7 @@ def test_missing_model_names_the_file(tmp_path):
 
 
 def test_shipped_model_reconstructs_real_faces(ytf68):
-    from convert.data import load_dataset, load_or_make_split
+    from edge.data import load_dataset, load_or_make_split
     from edge.evaluate.metrics import nme_interocular
 
     samples, _ = load_dataset(ytf68, quiet=True)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from convert.data import flip_points, flip_sample, identity_of, make_split
+from edge.data import flip_points, flip_sample, identity_of, make_split
 from edge.landmarks68 import FLIP_PERMUTATION, OUTER_EYE_LEFT, OUTER_EYE_RIGHT
 
 
@@ -41,7 +41,7 @@ def test_flip_sample_keeps_points_on_their_pixels():
 
 
 def test_flipped_real_shape_keeps_eye_order(ytf68):
-    from convert.data import load_dataset
+    from edge.data import load_dataset
 
     samples, _ = load_dataset(ytf68, quiet=True)
     pts = samples[0].points

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from convert.data import load_dataset
+from edge.data import load_dataset
 from edge.cli import main as cli_main
 from edge.detect import make_detector
 from edge.geometry import Box

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from convert.cnn.strip_clips import strip_saturating_clips
-from convert.data import FaceSample, load_image
+from edge.data import FaceSample, load_image
 from edge.cnn.crop import crop_from_box, crop_from_points, normalise, warp_crop
 from edge.geometry import Box
 from edge.inference import TFLiteModel

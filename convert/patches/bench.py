@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_dataset, load_image, load_or_make_split
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box, Similarity
 from edge.landmarks import make_landmarker

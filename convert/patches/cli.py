@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.data import FaceSample, load_dataset, load_image, load_or_make_split
+from edge.data import FaceSample, load_dataset, load_image, load_or_make_split
 from convert.patches.data import WindowSet, collect_windows
 from convert.patches.export import export_level
 from convert.patches.score import score_accuracy, score_samples, train_face_score

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.data import flip_points
+from edge.data import flip_points
 from convert.shape.train import train_shape_model
 from convert.training_data import training_samples
 from edge.paths import models_dir

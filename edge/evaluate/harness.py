@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convert.data import FaceSample, load_image
+from edge.data import FaceSample, load_image
 from edge.detect import Detector
 from edge.geometry import Box
 from edge.landmarks import Landmarker

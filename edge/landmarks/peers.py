@@ -39,7 +39,7 @@ def load_peer_config(path: Path | None = None) -> dict:
 def dlib_predictor_path() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the dlib peer needs face-recognition-models; pip install '.[peers]'")
+        raise RuntimeError("the dlib peer needs face-recognition-models; pip install 'edgetrack[peers]'")
     return Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
 
 
@@ -57,7 +57,7 @@ class DlibLandmarker(BoxTracking):
         try:
             import dlib  # type: ignore
         except ImportError:
-            raise RuntimeError("the dlib peer needs dlib; pip install '.[peers]'") from None
+            raise RuntimeError("the dlib peer needs dlib; pip install 'edgetrack[peers]'") from None
         self._dlib = dlib
         self.predictor = dlib.shape_predictor(str(dlib_predictor_path()))
         cfg = load_peer_config().get("dlib_box")
@@ -96,7 +96,7 @@ class MediapipeLandmarker(BoxTracking):
             from mediapipe.python.solutions import face_mesh  # type: ignore
         except ImportError:
             raise RuntimeError(
-                "the mediapipe peer needs mediapipe==0.10.21 (later versions ship no model); pip install '.[peers]'"
+                "the mediapipe peer needs mediapipe==0.10.21 (later versions ship no model); pip install 'edgetrack[peers]'"
             ) from None
         self.mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=3, refine_landmarks=False, min_detection_confidence=0.3)
         corr = correspondence or load_peer_config().get("mediapipe68")

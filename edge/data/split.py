@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from convert.data.readers import FaceSample
+from edge.data.readers import FaceSample
 
 _FRAME_SUFFIX = re.compile(r"_\d{1,2}$")
 
@@ -69,19 +69,30 @@ def make_split(dataset: str, names: list[str], val_fraction: float = 0.2, seed: 
     return Split(dataset, seed, val_fraction, tuple(train), tuple(val))
 
 
-SPLIT_DIR = Path(__file__).resolve().parents[2] / "models" / "splits"
+def split_path(data_dir: Path | str) -> Path:
+    """Where the split of a dataset folder is recorded: models/splits/<folder name>.json."""
+    from edge.paths import models_dir
+
+    return models_dir() / "splits" / f"{Path(data_dir).resolve().name}.json"
+
+
+def recorded_split(data_dir: Path | str, samples: list[FaceSample]) -> Split | None:
+    """The recorded split when there is one and it covers every face of `samples`; else None (never writes)."""
+    path = split_path(data_dir)
+    if not path.is_file():
+        return None
+    split = Split.load(path)
+    known = set(split.train) | set(split.val)
+    return split if all(s.name in known for s in samples) else None
 
 
 def load_or_make_split(data_dir: Path | str, samples: list[FaceSample], val_fraction: float = 0.2, seed: int = 0) -> Split:
     """The recorded split for this dataset (models/splits/<name>.json), made once if absent."""
     dataset = Path(data_dir).resolve().name
-    path = SPLIT_DIR / f"{dataset}.json"
-    if path.is_file():
-        split = Split.load(path)
-        known = set(split.train) | set(split.val)
-        new = [s.name for s in samples if s.name not in known]
-        if not new:
-            return split
+    path = split_path(data_dir)
+    split = recorded_split(data_dir, samples)
+    if split is not None:
+        return split
     split = make_split(dataset, [s.name for s in samples], val_fraction, seed)
     try:
         split.save(path)

@@ -1,8 +1,8 @@
 """Annotated face data: readers, identity-disjoint splits, flip augmentation."""
 
-from convert.data.flip import flip_points, flip_sample
-from convert.data.readers import FaceSample, LoadReport, load_dataset, load_image
-from convert.data.split import Split, identity_of, load_or_make_split, make_split
+from edge.data.flip import flip_points, flip_sample
+from edge.data.readers import FaceSample, LoadReport, load_dataset, load_image
+from edge.data.split import Split, identity_of, load_or_make_split, make_split, recorded_split, split_path
 
 __all__ = [
     "FaceSample",
@@ -15,4 +15,6 @@ __all__ = [
     "load_image",
     "load_or_make_split",
     "make_split",
+    "recorded_split",
+    "split_path",
 ]
