@@ -36,11 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def export_cnn(args: argparse.Namespace) -> int:
-    from convert.cnn.export import export, runtime_crops, write_report
-    from convert.cnn.model import count_params
-    from convert.cnn.train import load_checkpoint
-    from convert.training_data import training_samples
+    from edge.commands.workstation import import_workstation
     from edge.paths import models_dir
+
+    export_mod = import_workstation("convert.cnn.export", "target cnn")
+    export, runtime_crops, write_report = export_mod.export, export_mod.runtime_crops, export_mod.write_report
+    count_params = import_workstation("convert.cnn.model", "target cnn").count_params
+    load_checkpoint = import_workstation("convert.cnn.train", "target cnn").load_checkpoint
+    training_samples = import_workstation("convert.training_data", "target cnn").training_samples
 
     model, ckpt = load_checkpoint(args.checkpoint)
     out = args.out or models_dir()

@@ -3,7 +3,7 @@
 DIR/synth.mp4 (mp4v), DIR/landmarks.csv (the ../shared/data format: one row per face
 per frame, image column frame_NNNNNN.png), DIR/truth.jsonl (every SynthTruth field per
 frame) and, with --images, DIR/images/frame_NNNNNN.png so `edgetrack eval --data DIR`
-and `convert.data.load_dataset(DIR)` read it like any annotated folder.
+and `edge.data.load_dataset(DIR)` read it like any annotated folder.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from edge.detect import make_detector
 from edge.geometry import Box
-from edge.synth import SCENARIOS, SyntheticFace, parse_size
+from edge.synth.scenarios import SCENARIOS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,10 +75,14 @@ def _check(args: argparse.Namespace) -> tuple[int, int]:
         raise ValueError(f"--scenario {args.scenario!r} unknown; choose one of: {', '.join(SCENARIOS)}")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file; pass a folder path")
+    from edge.synth.render import parse_size
+
     return parse_size(args.size)
 
 
 def main(args: argparse.Namespace) -> int:
+    from edge.synth.render import SyntheticFace
+
     width, height = _check(args)
     synth = SyntheticFace(width, height, args.seed, args.scenario)
     check = DetectionCheck(args.detect, width, height) if args.detect else None

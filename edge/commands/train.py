@@ -1,11 +1,16 @@
-"""`edgetrack train TARGET`: workstation training; each target's code lives in convert/."""
+"""`edgetrack train TARGET [OPTIONS]`: workstation training; each target's code lives in convert/.
+
+The target's module (and with it PyTorch, SciPy, ...) is imported only when that target
+runs, so the device install can build the command line without the workstation stack.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
-# target -> module with add_arguments(parser) and main(args)
+from edge.commands.workstation import import_workstation
+
+# target -> (module with add_arguments(parser) and main(args), one-line help)
 TARGETS: dict[str, tuple[str, str]] = {
     "shape": ("convert.shape.cli", "Procrustes + PCA shape model"),
     "boxmap": ("convert.boxmap", "mapping from detector boxes to landmark boxes"),
@@ -19,18 +24,16 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="target", required=True)
-    for name, (module_name, help_text) in TARGETS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("convert."):
-                continue
-            raise
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sp)
-        sp.set_defaults(_target_main=module.main)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = "targets:\n" + "\n".join(f"  {n:12s} {h}" for n, (_, h) in TARGETS.items()) + "\n\n`edgetrack train TARGET --help` lists its options."
+    p.add_argument("target", choices=list(TARGETS), metavar="TARGET", help="what to train: " + ", ".join(TARGETS))
+    p.add_argument("options", nargs=argparse.REMAINDER, help="the target's own options")
 
 
 def main(args: argparse.Namespace) -> int:
-    return int(args._target_main(args) or 0)
+    module_name, help_text = TARGETS[args.target]
+    module = import_workstation(module_name, f"target {args.target}")
+    parser = argparse.ArgumentParser(prog=f"edgetrack train {args.target}", description=help_text)
+    module.add_arguments(parser)
+    target_args = parser.parse_args(args.options)
+    return int(module.main(target_args) or 0)
