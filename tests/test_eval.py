@@ -80,3 +80,19 @@ def test_model_reaches_only_the_landmarkers_it_fits(tmp_path, capsys):
     assert main(["eval", "--data", str(data), "--split", "all", "--landmarker", "mean,dlib", "--model", "x.tflite"]) == 2
     err = capsys.readouterr().err
     assert "fits none of --landmarker mean,dlib" in err and len(err.strip().splitlines()) == 1
+
+
+def test_eval_scores_all_faces_of_a_folder_without_a_recorded_split(tmp_path, capsys):
+    """A user's own folder has no split in models/splits/: every face is scored, it says so, and nothing is recorded."""
+    from edge.data import split_path
+
+    data = _dataset(tmp_path / "my_faces", n=9)
+    assert not split_path(data).exists()
+    rc = main(["eval", "--data", str(data), "--landmarker", "mean", "--json", str(tmp_path / "r.json")])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "all 9 faces (no recorded split for this folder)" in err
+    assert json.loads((tmp_path / "r.json").read_text())["n"] == 9
+    assert not split_path(data).exists()
+    assert main(["eval", "--data", str(data), "--split", "val", "--landmarker", "mean"]) == 2
+    assert "--split all" in capsys.readouterr().err

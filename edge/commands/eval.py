@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from convert.data import load_dataset, load_or_make_split
+from edge.data import load_dataset, recorded_split, split_path
 from edge.detect import make_detector
 from edge.evaluate.harness import evaluate
 from edge.evaluate.report import format_table, plot_ced, summarise, write_json, write_predictions
@@ -17,7 +17,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder with landmarks.csv + images/ (or .pts files)")
     p.add_argument("--landmarker", default="mean", help="name, or several joined by commas (mean,dlib,mediapipe)")
     p.add_argument("--box", choices=["gt", "detect"], default="gt", help="start from the annotation's box or a Haar detection")
-    p.add_argument("--split", choices=["val", "train", "all"], default="val", help="identity-disjoint part to score (default val)")
+    p.add_argument(
+        "--split",
+        choices=["auto", "val", "train", "all"],
+        default="auto",
+        help="part to score: auto = the val part of the recorded identity split (models/splits/) when the folder has one, else all faces",
+    )
     p.add_argument(
         "--model", default=None, help="model file for the landmarkers it fits: cnn and cnn+clm take a .tflite, clm a clm_patches.npz"
     )
@@ -44,14 +49,28 @@ def model_takers(names: list[str], model: str | None) -> set[str]:
     return takers
 
 
+def select_part(data: str, samples: list, part: str) -> tuple[list, str]:
+    """The faces to score and a line saying which part they are, so no one mistakes a third of a folder for all of it."""
+    split = recorded_split(data, samples) if part != "all" else None
+    if part == "auto" and split is None:
+        return samples, f"all {len(samples)} faces (no recorded split for this folder)"
+    if part == "auto":
+        part = "val"
+    if part == "all":
+        return samples, f"all {len(samples)} faces"
+    if split is None:
+        raise ValueError(f"{data} has no recorded split at {split_path(data)} covering its faces; score it with --split all (the default)")
+    chosen = split.select(samples, part)
+    return chosen, f"the {part} part of the recorded identity split {split_path(data)} ({len(chosen)} of {len(samples)} faces)"
+
+
 def main(args: argparse.Namespace) -> int:
     samples, _ = load_dataset(args.data)
-    if args.split != "all":
-        samples = load_or_make_split(args.data, samples).select(samples, args.split)
+    samples, part = select_part(args.data, samples, args.split)
     if args.limit:
         samples = samples[: args.limit]
     if not samples:
-        raise ValueError(f"{args.data}: no faces in the {args.split} split")
+        raise ValueError(f"{args.data}: no faces to score in {part}")
     names = [n.strip() for n in args.landmarker.split(",") if n.strip()]
     takes_model = model_takers(names, args.model)
     detector = make_detector(args.detector) if args.box == "detect" else None
@@ -59,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
     for name in names:
         kwargs = {"model_path": args.model} if name in takes_model else {}
         landmarker = make_landmarker(name, **kwargs)
-        print(f"eval {name} on {len(samples)} faces of {args.data} ({args.split} split, box={args.box})", file=sys.stderr)
+        print(f"eval {name} on {len(samples)} faces of {args.data}: {part}, box={args.box}", file=sys.stderr)
         run = evaluate(samples, landmarker, args.box, detector)
         runs.append(run)
         summaries.append(summarise(run))
