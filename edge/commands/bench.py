@@ -17,16 +17,11 @@ import numpy as np
 
 from edge import config
 
-BENCH_KEYS = [
-    "source", "display", "landmarker", "model", "delegate", "detector", "max_faces", "threads", "frames", "width", "height",
-    "effect", "overlay", "smooth", "smooth_min_cutoff", "smooth_beta", "smooth_pose_min_cutoff", "smooth_pose_beta",
-    "smooth_flow", "redetect_score", "detect_every", "verify_every", "realtime", "http_port",
-]  # fmt: skip
 BENCH_DEFAULTS = {"source": "synthetic", "display": "none", "frames": 1000}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    config.add_arguments(p, BENCH_KEYS, BENCH_DEFAULTS)
+    config.add_arguments(p, defaults=BENCH_DEFAULTS)  # every `run` option: bench what you run
     p.add_argument("--warmup", type=int, default=30, help="frames run first and left out of the figures (JIT, caches)")
     p.add_argument("--json", type=Path, help="write the figures as JSON (top-level fps)")
     p.add_argument("--truth", action="store_true", help="score tracking and smoothing against the synthetic ground truth")
@@ -89,6 +84,13 @@ def timing(cfg: dict, warmup: int) -> dict:
     }
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (what a 512 MB Pi Zero 2 must hold), in MB."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # Linux reports KiB
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = config.resolve(args, BENCH_DEFAULTS)
     if args.soak:
@@ -107,6 +109,8 @@ def main(args: argparse.Namespace) -> int:
               f"landmarker {report['landmarker']} ({report['delegate']}), {report['threads']} thread(s)")  # fmt: skip
         print(format_stages(report["stages"]))
         print(f"end-to-end: {report['fps']:.1f} fps ({report['fps_without_capture']:.1f} fps without the capture stage)")
+    report["peak_rss_mb"] = peak_rss_mb()
+    print(f"peak RSS: {report['peak_rss_mb']:.1f} MB")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         log(f"wrote {args.json}")
