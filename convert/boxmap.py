@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.data import FaceSample, load_image
 from convert.training_data import training_samples
+from edge.data import FaceSample, load_image
 from edge.detect.haar import BOX_MAPPING_FILE, BoxMapping, HaarDetector
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.data import load_image
 from convert.training_data import training_samples
+from edge.data import load_image
 from edge.detect.haar import BoxMapping
 from edge.evaluate.metrics import interocular
 from edge.geometry import Box

@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.data import flip_sample, load_image
 from convert.training_data import training_samples
+from edge.data import flip_sample, load_image
 from edge.paths import models_dir
 from edge.shape_model import ShapeModel
 from edge.synth.texture import TEXTURE_FILE, TEXTURE_IOD, TEXTURE_META, TEXTURE_SIZE, reference_points

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.data import load_dataset, load_image, load_or_make_split
 from convert.patches.data import collect_windows
 from edge.clm.model import PatchExperts, tflite_path
 from edge.clm.preprocessing import normalise_windows
 from edge.clm.response import FloatResponses, TFLiteResponses
+from edge.data import load_dataset, load_image, load_or_make_split
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
 from edge.landmarks import make_landmarker

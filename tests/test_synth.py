@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.data import load_dataset
 from edge.cli import main as cli_main
+from edge.data import load_dataset
 from edge.detect import make_detector
 from edge.geometry import Box
 from edge.synth import SyntheticFace, SynthTruth, parse_size

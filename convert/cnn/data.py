@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.data import FaceSample, flip_points, load_image
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
+from edge.data import FaceSample, flip_points, load_image
 from edge.geometry import Box, Similarity
 from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT
 

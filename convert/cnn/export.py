@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from convert.cnn.strip_clips import strip_saturating_clips
-from edge.data import FaceSample, load_image
 from edge.cnn.crop import crop_from_box, crop_from_points, normalise, warp_crop
+from edge.data import FaceSample, load_image
 from edge.geometry import Box
 from edge.inference import TFLiteModel
 from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT

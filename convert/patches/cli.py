@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.data import FaceSample, load_dataset, load_image, load_or_make_split
 from convert.patches.data import WindowSet, collect_windows
 from convert.patches.export import export_level
 from convert.patches.score import score_accuracy, score_samples, train_face_score
@@ -24,6 +23,7 @@ from edge.clm.fitter import CLMFitter, box_starts, schedules
 from edge.clm.model import PATCHES_FILE, SCORE_FILE, ExpertLevel, PatchExperts, tflite_path
 from edge.clm.preprocessing import PREPROCESSINGS, normalise_windows
 from edge.clm.response import FloatResponses
+from edge.data import FaceSample, load_dataset, load_image, load_or_make_split
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
 from edge.paths import models_dir

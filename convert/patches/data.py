@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.data import FaceSample, flip_sample, load_image
 from edge.clm.preprocessing import sample_windows, to_grey, working_image
+from edge.data import FaceSample, flip_sample, load_image
 from edge.geometry import Similarity, fit_similarity
 from edge.shape_model import ShapeModel
 

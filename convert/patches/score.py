@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from edge.data import FaceSample, flip_sample
 from convert.patches.data import grey_faces
 from edge.clm.model import FaceScore, face_features
+from edge.data import FaceSample, flip_sample
 from edge.geometry import Similarity, fit_similarity
 from edge.shape_model import ShapeModel
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.data import flip_points
 from convert.shape.train import train_shape_model
 from convert.training_data import training_samples
+from edge.data import flip_points
 from edge.paths import models_dir
 from edge.shape_model import DEFAULT_FILE
 

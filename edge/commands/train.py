@@ -25,7 +25,8 @@ TARGETS: dict[str, tuple[str, str]] = {
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = "targets:\n" + "\n".join(f"  {n:12s} {h}" for n, (_, h) in TARGETS.items()) + "\n\n`edgetrack train TARGET --help` lists its options."
+    listing = "\n".join(f"  {n:12s} {h}" for n, (_, h) in TARGETS.items())
+    p.epilog = f"targets:\n{listing}\n\n`edgetrack train TARGET --help` lists its options."
     p.add_argument("target", choices=list(TARGETS), metavar="TARGET", help="what to train: " + ", ".join(TARGETS))
     p.add_argument("options", nargs=argparse.REMAINDER, help="the target's own options")
 
