@@ -9,7 +9,6 @@ and output dequantisation behind float arrays.
 from __future__ import annotations
 
 import ctypes
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,8 @@ def runtime_name() -> str:
 
 
 def load_delegate_by_name(spec: str, options: dict[str, str] | None = None) -> tuple[Any | None, str]:
-    """(delegate or None, human description). Never raises: a missing delegate means CPU."""
+    """(delegate or None for the CPU, human description). A delegate the user named that cannot be
+    loaded is a one-line ValueError: running on the CPU instead would hide a misconfigured board."""
     if spec in ("", "cpu", "xnnpack", None):
         return None, "cpu (XNNPACK)"
     _, load_delegate, _ = _runtime()
@@ -63,9 +63,10 @@ def load_delegate_by_name(spec: str, options: dict[str, str] | None = None) -> t
         ctypes.CDLL(library)
         return load_delegate(library, opts), f"{spec} ({library})"
     except (ValueError, OSError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"edgetrack: delegate '{spec}' unavailable ({library}: {first}); falling back to CPU (XNNPACK)", file=sys.stderr)
-        return None, "cpu (XNNPACK, fallback)"
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"delegate '{spec}' cannot be loaded ({library}: {first}); install its library or drop --delegate to run on the CPU"
+        ) from None
 
 
 class TFLiteModel:
@@ -84,14 +85,10 @@ class TFLiteModel:
             self.interpreter = interpreter_cls(**kwargs)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
+            first = " ".join(str(exc).split())
             if delegate_obj is not None:
-                print(f"edgetrack: delegate '{delegate}' could not run {self.path.name}; falling back to CPU", file=sys.stderr)
-                kwargs.pop("experimental_delegates")
-                self.delegate = "cpu (XNNPACK, fallback)"
-                self.interpreter = interpreter_cls(**kwargs)
-                self.interpreter.allocate_tensors()
-            else:
-                raise ValueError(f"model file {self.path} is not a valid TFLite model ({str(exc).splitlines()[0]}); re-export it") from None
+                raise ValueError(f"delegate '{delegate}' cannot run {self.path} ({first}); drop --delegate to run on the CPU") from None
+            raise ValueError(f"model file {self.path} is not a valid TFLite model ({first}); re-export it or fix --model") from None
         self.inputs = self.interpreter.get_input_details()
         self.outputs = self.interpreter.get_output_details()
         self.num_threads = num_threads

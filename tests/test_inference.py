@@ -31,20 +31,24 @@ def test_corrupt_file_is_one_line_naming_it(tmp_path):
 
 
 @pytest.mark.parametrize("spec", ["edgetpu", "armnn", "/nonexistent/libmy_delegate.so"])
-def test_missing_delegate_falls_back_to_cpu_with_a_message(spec, capsys):
-    delegate, desc = load_delegate_by_name(spec)
-    assert delegate is None and "fallback" in desc
-    err = capsys.readouterr().err
-    assert f"delegate '{spec}' unavailable" in err and "falling back to CPU" in err
-    assert err.count("\n") == 1  # one line, no destructor traceback
+def test_a_named_delegate_that_cannot_load_is_one_line_not_a_cpu_fallback(spec, capsys):
+    with pytest.raises(ValueError, match=f"delegate '{spec}' cannot be loaded") as e:
+        load_delegate_by_name(spec)
+    assert "\n" not in str(e.value) and "drop --delegate" in str(e.value)
+    assert capsys.readouterr().err == ""  # no destructor traceback on top
 
 
-def test_model_runs_on_fallback_delegate(capsys):
-    m = TFLiteModel(_any_model(), num_threads=2, delegate="edgetpu")
-    assert "fallback" in m.describe()
-    x = np.zeros(m.input_shape, np.float32)
-    out = m.run(x)
-    assert all(np.all(np.isfinite(o)) for o in out)
+def test_model_with_a_missing_delegate_stops_instead_of_running_on_the_cpu():
+    with pytest.raises(ValueError, match="delegate 'edgetpu'"):
+        TFLiteModel(_any_model(), num_threads=2, delegate="edgetpu")
+
+
+def test_cpu_delegate_names_run_the_model():
+    for spec in ("", "cpu", "xnnpack"):
+        m = TFLiteModel(_any_model(), delegate=spec)
+        assert "XNNPACK" in m.describe()
+        out = m.run(np.zeros(m.input_shape, np.float32))
+        assert all(np.all(np.isfinite(o)) for o in out)
 
 
 def test_quantise_round_trip_uses_scale_and_zero_point():

@@ -1,42 +1,63 @@
-"""`--landmarker auto`: the best landmarker whose model files are present (cnn, else clm, else mean)."""
+"""`--landmarker auto`: the best landmarker whose model files are present (cnn, else clm, else mean).
+
+Only `auto` may fall back, and it says why in full. Whatever the user named — a landmarker,
+a `--model` file, a `--delegate` — is used as named or stops the run with one line: a
+tracker quietly running the mean shape (NME ~21%) with exit 0 is worse than no tracker.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from edge.landmarks import Landmarker, make_landmarker
 
 AUTO_ORDER = ("cnn", "clm", "mean")
+# which landmarker a --model file is for, by its type (auto + --model picks by the file)
+MODEL_KIND = {".tflite": "cnn", ".npz": "clm"}
+TAKES_THREADS = {"clm", "cnn", "cnn+clm"}
 
 
 def _make(name: str, threads: int, delegate: str, model: str) -> Landmarker:
     kwargs: dict = {}
-    if name != "mean":
+    if name in TAKES_THREADS:
         kwargs["num_threads"] = threads
-    if name.startswith("cnn") and delegate:
+    if delegate:
+        if not name.startswith("cnn"):
+            raise ValueError(f"--delegate {delegate} is for the CNN landmarkers (cnn, cnn+clm), not {name}; drop it or use cnn")
         kwargs["delegate"] = delegate
     if model:
+        if name == "mean":
+            raise ValueError(f"--model {model}: the mean landmarker takes no model file; drop --model or pick cnn / clm")
         kwargs["model_path"] = model
-    try:
-        return make_landmarker(name, **kwargs)
-    except TypeError:  # a landmarker without thread / delegate settings
-        kwargs.pop("num_threads", None)
-        kwargs.pop("delegate", None)
-        return make_landmarker(name, **kwargs)
+    return make_landmarker(name, **kwargs)
+
+
+def _model_kind(model: str) -> str:
+    kind = MODEL_KIND.get(Path(model).suffix.lower())
+    if kind is None:
+        raise ValueError(f"--model {model}: not a landmark model (.tflite for cnn, clm_patches.npz for clm); check the path")
+    return kind
 
 
 def pick_landmarker(name: str = "auto", threads: int = 1, delegate: str = "", model: str = "") -> tuple[Landmarker, str]:
     """The landmarker and a line saying which one and why."""
     if name != "auto":
-        return _make(name, threads, delegate, model), f"landmarker: {name}"
+        return _make(name, threads, delegate, model), f"landmarker: {name}" + (f" ({model})" if model else "")
+    if model:  # the user named the file: the landmarker that takes it, or a one-line error
+        kind = "cnn" if delegate else _model_kind(model)
+        return _make(kind, threads, delegate, model), f"landmarker: auto -> {kind} (for --model {model})"
+    if delegate:
+        return _make("cnn", threads, delegate, ""), f"landmarker: auto -> cnn (for --delegate {delegate})"
     why = []
     for cand in AUTO_ORDER:
         try:
-            lm = _make(cand, threads, delegate, model if cand != "mean" else "")
-            skipped = f" ({'; '.join(why)})" if why else ""
-            return lm, f"landmarker: auto -> {cand}{skipped}"
+            lm = _make(cand, threads, "", "")
         except FileNotFoundError as exc:
-            why.append(f"{cand}: no model ({str(exc).split(';')[0].split(' at ')[-1]})")
-        except ImportError:
-            why.append(f"{cand}: not in this build")
-        except (ValueError, RuntimeError) as exc:
-            why.append(f"{cand}: {str(exc).splitlines()[0][:100]}")
+            why.append(f"{cand}: {exc}")
+            continue
+        except (ImportError, ValueError, RuntimeError) as exc:
+            why.append(f"{cand}: {' '.join(str(exc).split())}")
+            continue
+        skipped = f" ({'; '.join(why)})" if why else ""
+        return lm, f"landmarker: auto -> {cand}{skipped}"
     raise RuntimeError("no landmarker could be made: " + "; ".join(why))
