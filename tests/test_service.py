@@ -1,6 +1,6 @@
 """sd_notify against a real AF_UNIX datagram socket; `edgetrack run` under a fake systemd: READY,
-WATCHDOG, STATUS with fps, and a clean stop on SIGTERM within 2 s.
-(The unit file itself: tests/test_systemd_unit.py.)"""
+WATCHDOG, STATUS with fps, and a clean stop on SIGTERM within 2 s. The http display warns when it
+is not on loopback. (The unit file itself: tests/test_systemd_unit.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
+from edge.displays import HttpDisplay, is_loopback, make_display
 from edge.service import Notifier
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,3 +124,40 @@ def test_run_under_fake_systemd_stops_on_sigterm_within_2s(tmp_path):
     assert took < 2.0, f"SIGTERM took {took:.2f} s"
     assert "STOPPING=1" in rest
     assert "stopped (SIGTERM)" in proc.stderr.read()
+
+
+# -- the http display off loopback
+
+EXPOSED = "visible to the network"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST", "::ffff:127.0.0.1"])
+def test_loopback_hosts(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "192.168.1.20", "10.0.0.1", "::ffff:192.168.1.20", "mirror.local", "128.0.0.1"])
+def test_hosts_that_are_not_loopback(host):
+    assert not is_loopback(host)
+
+
+def test_http_display_warns_off_loopback_only():
+    for host in ("127.0.0.1", "localhost", "::1"):
+        lines: list[str] = []
+        assert isinstance(make_display("http:0", http_host=host, log=lines.append), HttpDisplay)
+        assert not any(EXPOSED in ln for ln in lines), (host, lines)
+    lines = []
+    make_display("http", http_host="0.0.0.0", http_port=8081, log=lines.append)
+    warned = [ln for ln in lines if EXPOSED in ln]
+    assert len(warned) == 1 and "0.0.0.0:8081" in warned[0], lines
+
+
+def test_run_with_a_network_http_host_warns_once_at_start():
+    env = dict(os.environ, EDGETRACK_NO_SYSTEM_CONFIG="1")
+    cmd = [sys.executable, "-m", "edge", "run", "--source", "synthetic", "--frames", "3", "--landmarker", "mean",
+           "--display", "http:0", "--http-host", "0.0.0.0"]  # fmt: skip
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    warned = [ln for ln in r.stderr.splitlines() if EXPOSED in ln]
+    assert len(warned) == 1, r.stderr
+    assert r.stderr.index(EXPOSED) < r.stderr.index("stopped"), "the warning comes at start"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import ipaddress
 import os
 import sys
 
@@ -37,6 +38,25 @@ def _has_pygame() -> bool:
     return importlib.util.find_spec("pygame") is not None
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost; '' and 0.0.0.0 mean every interface."""
+    host = host.strip().strip("[]").lower()
+    if host in ("localhost", "localhost.", "ip6-localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def _warn_if_exposed(host: str, port: int, log) -> None:
+    if not is_loopback(host):
+        log(f"display: WARNING http on {host or 'every interface'}:{port} is not loopback: the camera picture is visible "
+            "to the network; use --http-host 127.0.0.1 (and ssh -L) unless that is meant")  # fmt: skip
+
+
 def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080, fb_device: str = "/dev/fb0", log=None) -> Display:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     spec = spec.strip()
@@ -51,6 +71,7 @@ def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080,
             log(f"display: auto -> fb ({fb_device})")
             return FramebufferDisplay(fb_device)
         log("display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")
+        _warn_if_exposed(http_host, http_port, log)
         return HttpDisplay(http_host, http_port, port_tries=10)
     if spec == "none":
         return NoDisplay()
@@ -62,6 +83,7 @@ def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080,
         port = spec[5:] if spec.startswith("http:") else str(http_port)
         if not port.isdigit():
             raise ValueError(f"display {spec!r}: use http or http:PORT")
+        _warn_if_exposed(http_host, int(port), log)
         return HttpDisplay(http_host, int(port))
     if spec.startswith("file:"):
         return VideoFileDisplay(spec[5:])
