@@ -81,8 +81,8 @@ def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080,
         return FramebufferDisplay(spec[3:] if spec.startswith("fb:") else fb_device)
     if spec == "http" or spec.startswith("http:"):
         port = spec[5:] if spec.startswith("http:") else str(http_port)
-        if not port.isdigit():
-            raise ValueError(f"display {spec!r}: use http or http:PORT")
+        if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+            raise ValueError(f"display {spec!r}: the port must be a number 0-65535; use http or http:PORT, e.g. http:8080")
         _warn_if_exposed(http_host, int(port), log)
         return HttpDisplay(http_host, int(port))
     if spec.startswith("file:"):

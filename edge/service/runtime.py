@@ -21,6 +21,7 @@ import numpy as np
 from edge.displays import Display, draw_overlay, make_display
 from edge.displays.overlay import to_bgr
 from edge.faces import TrackedFace
+from edge.service.outputs import check_outputs
 from edge.smooth import FaceSmoother, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
 from edge.tracking import Tracker, pick_landmarker
@@ -100,6 +101,7 @@ class Runtime:
     ) -> None:
         self.cfg = cfg
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        check_outputs(cfg, source, display)  # before anything opens: an output never writes over an input
         set_threads(cfg["threads"])
         self.source = source or make_source(cfg["source"], cfg["width"], cfg["height"], cfg["camera_fps"], log=self.log)
         self.display = display or make_display(cfg["display"], cfg["http_host"], cfg["http_port"], cfg["fb_device"], log=self.log)
