@@ -1,21 +1,26 @@
 """sd_notify against a real AF_UNIX datagram socket; `edgetrack run` under a fake systemd: READY,
 WATCHDOG, STATUS with fps, and a clean stop on SIGTERM within 2 s. The http display warns when it
-is not on loopback. (The unit file itself: tests/test_systemd_unit.py.)"""
+is not on loopback. The sample config systemd/config.toml lists exactly the options there are.
+(The unit file itself: tests/test_systemd_unit.py.)"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from edge.config import BY_KEY, _flatten, coerce, load_file
 from edge.displays import HttpDisplay, is_loopback, make_display
 from edge.service import Notifier
 
@@ -161,3 +166,80 @@ def test_run_with_a_network_http_host_warns_once_at_start():
     warned = [ln for ln in r.stderr.splitlines() if EXPOSED in ln]
     assert len(warned) == 1, r.stderr
     assert r.stderr.index(EXPOSED) < r.stderr.index("stopped"), "the warning comes at start"
+
+
+# -- the sample config
+
+SAMPLE = REPO / "systemd" / "config.toml"
+UNIT = REPO / "systemd" / "edgetrack.service"
+
+
+def sample_keys(path: Path = SAMPLE) -> list[tuple[str, Any, str, bool]]:
+    """(option key, value, line, commented) for every key line, `# key = value` lines included;
+    a line under `[smooth]` is `smooth_<key>`, and `enabled` the table's own option."""
+    out = []
+    table = ""
+    for line in path.read_text().splitlines():
+        text = line.strip()
+        if text.startswith("[") and text.endswith("]"):
+            table = text[1:-1].strip()
+            continue
+        commented = text.startswith("#")
+        body = text.lstrip("#").strip()
+        try:
+            parsed = tomllib.loads(body)
+        except tomllib.TOMLDecodeError:
+            assert commented, f"{path}: uncommented line is not TOML: {line!r}"
+            continue  # prose
+        if not parsed:
+            continue
+        assert len(parsed) == 1, line
+        flat = _flatten({table: parsed} if table else parsed)
+        ((key, value),) = flat.items()
+        out.append((key, value, line, commented))
+    return out
+
+
+def test_sample_config_lists_every_option_once():
+    keys = [k for k, *_ in sample_keys()]
+    assert len(keys) == len(set(keys)), f"listed twice: {sorted(k for k in set(keys) if keys.count(k) > 1)}"
+    assert set(keys) == set(BY_KEY), f"missing: {sorted(set(BY_KEY) - set(keys))}; unknown: {sorted(set(keys) - set(BY_KEY))}"
+
+
+def test_sample_config_loads_as_it_is_and_uncommented(tmp_path):
+    cfg = load_file(SAMPLE)
+    assert cfg["source"] == "auto" and cfg["http_host"] == "127.0.0.1" and cfg["smooth"] is True
+    assert is_loopback(cfg["http_host"])
+    # every commented line is a valid value too: uncomment them all and load again
+    found = {line for *_, line, commented in sample_keys() if commented}
+    text = "\n".join(ln.strip().lstrip("#").strip() if ln in found else ln for ln in SAMPLE.read_text().splitlines())
+    full = tmp_path / "config.toml"
+    full.write_text(text + "\n")
+    assert set(load_file(full)) == set(BY_KEY)
+
+
+def test_sample_commented_lines_show_the_default_unless_an_example():
+    for key, value, line, commented in sample_keys():
+        if commented and "example" not in line:
+            assert coerce(key, value, "sample") == BY_KEY[key].default, f"{line!r}: the default of {key} is {BY_KEY[key].default!r}"
+
+
+def test_sample_paths_exist_or_are_marked_examples():
+    unit = UNIT.read_text()
+    writable = [f"/var/lib/{d}/" for d in re.findall(r"^StateDirectory=(\S+)", unit, re.M)]
+    writable += [f"/var/cache/{d}/" for d in re.findall(r"^CacheDirectory=(\S+)", unit, re.M)]
+    assert writable
+    paths = 0
+    for _key, value, line, commented in sample_keys():
+        for v in value if isinstance(value, list) else [value]:
+            if not (isinstance(v, str) and v.startswith("/")):
+                continue
+            paths += 1
+            assert commented and "example" in line, f"{line!r}: a path must be a commented example"
+            if v.startswith("/opt/edgetrack/"):  # the checkout as the README installs it
+                assert (REPO / v.removeprefix("/opt/edgetrack/")).exists(), f"{line!r}: no such file in the repository"
+            elif v.startswith("/var/"):  # the service writes only where the unit lets it (ProtectSystem=strict)
+                assert v.startswith(tuple(writable)), f"{line!r}: not under {writable}"
+            else:
+                assert v.startswith("/dev/"), f"{line!r}: a path outside /opt/edgetrack, /var and /dev"
+    assert paths >= 3
