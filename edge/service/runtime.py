@@ -7,13 +7,11 @@ timed per frame in milliseconds.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ import numpy as np
 from edge.displays import Display, draw_overlay, make_display
 from edge.displays.overlay import to_bgr
 from edge.faces import TrackedFace
+from edge.service.landmarks_out import LandmarksWriter
 from edge.service.outputs import check_outputs
 from edge.smooth import FaceSmoother, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
@@ -144,11 +143,9 @@ class Runtime:
         cfg = self.cfg
         res = RunResult(landmarker=self.landmarker.name, source=self.source.name, display=self.display.name)
         self.feed = make_feed(self.source, loop=cfg["loop"], realtime=cfg["realtime"])
-        if cfg["landmarks_out"]:
-            path = Path(cfg["landmarks_out"])
-            if not path.parent.is_dir():
-                raise FileNotFoundError(f"folder {path.parent} for --landmarks-out does not exist; create it first")
-            self.out_file = path.open("w", buffering=1)  # line-buffered: integrators can tail it live
+        if cfg["landmarks_out"]:  # appended in whole lines (integrators can tail it live), rotated by size
+            self.out_file = LandmarksWriter(cfg["landmarks_out"], cfg.get("landmarks_out_max_mb", 64.0), cfg.get("landmarks_out_keep", 3))
+            self.out_file.open()
         opened_display = False
         t_start = time.monotonic()
         last_status = t_start
@@ -220,7 +217,7 @@ class Runtime:
                 t6 = time.perf_counter()
                 if self.out_file is not None:
                     line = {"frame": frame.index, "t": round(ts, 4), "faces": [f.to_json() for f in faces]}
-                    self.out_file.write(json.dumps(line, separators=(",", ":")) + "\n")
+                    self.out_file.write(line)
                 if self.on_frame is not None:
                     self.on_frame(frame, faces)
                 frame.done()
