@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 # name -> (module, one-line help). Modules define add_arguments(parser) and main(args) -> int.
@@ -38,7 +39,24 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     return parser, modules
 
 
+class _StderrLines(logging.Handler):
+    """`edgetrack: message` on whatever sys.stderr is now (the journal under systemd, a test's capture)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"edgetrack: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
+def setup_logging() -> None:
+    """Modules log through logging.getLogger(__name__); the command line shows INFO and up, once."""
+    root = logging.getLogger("edge")
+    if not any(isinstance(h, _StderrLines) for h in root.handlers):
+        root.addHandler(_StderrLines())
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    setup_logging()
     parser, modules = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -37,6 +37,9 @@ def main(args: argparse.Namespace) -> int:
         stop.restore()
         notifier.close()
     log(f"stopped ({result.ended_by}): {result.frames} frames in {result.wall_s:.1f} s, {result.fps:.1f} fps")
+    skipped = len(getattr(rt.source, "unreadable", ()))
+    if skipped:
+        log(f"{skipped} unreadable image(s) skipped, each named above")
     if cfg["landmarks_out"]:
         log(f"landmarks written to {cfg['landmarks_out']}")
     return 0

@@ -24,9 +24,16 @@ class FlowFusion:
         self.prev_grey: np.ndarray | None = None
         self.prev: dict[int, np.ndarray] = {}
 
+    def reset(self) -> None:
+        """Forget the previous frame (a scene cut): flow between unrelated pictures means nothing."""
+        self.prev_grey = None
+        self.prev = {}
+
     def fuse(self, image: np.ndarray, faces: list[TrackedFace]) -> dict[int, np.ndarray]:
         """Fused points per face id (the faces' raw_points stay the landmarker's own)."""
         grey = to_grey(image)
+        if self.prev_grey is not None and self.prev_grey.shape != grey.shape:
+            self.reset()  # the frame size changed (another picture, a reconfigured camera): no flow across it
         new_prev: dict[int, np.ndarray] = {}
         for f in faces:
             raw = np.asarray(f.raw_points, dtype=np.float32)

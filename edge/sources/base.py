@@ -22,6 +22,7 @@ class Frame:
     display: np.ndarray | None = None  # optional bigger BGR image for the screen (picamera2 main stream)
     truth: list[Any] | None = None  # ground truth (synthetic source only)
     release: Callable[[], None] | None = None  # hands a zero-copy camera buffer back; call once, when done
+    cut: bool = False  # a new scene, unrelated to the frame before (each photo of an image folder): track afresh
 
     def done(self) -> None:
         """Give the camera buffer back (no-op for sources that copy); safe to call twice."""

@@ -67,8 +67,9 @@ class V4L2Source(_CaptureSource):
     def open(self) -> None:
         _quiet_opencv()  # retries every few seconds must not fill the journal with OpenCV warnings
         dev = self.device
-        if isinstance(dev, str) and dev.startswith("/dev/") and not Path(dev).exists():
-            raise SourceLost(f"camera {dev} is not there")
+        node = Path(dev if isinstance(dev, str) else f"/dev/video{dev}")
+        if not node.exists():  # say it plainly rather than ask OpenCV, which only warns
+            raise SourceLost(f"camera {node} is not there (plugged in? `ls /dev/video*` lists the cameras)")
         cap = cv2.VideoCapture(dev, cv2.CAP_V4L2)
         if not cap.isOpened():
             cap.release()
@@ -91,11 +92,14 @@ class V4L2Source(_CaptureSource):
         return frame
 
 
+OPENCV_LOG_ERROR = 2  # cv::utils::logging::LOG_LEVEL_ERROR
+
+
 def _quiet_opencv() -> None:
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    except AttributeError:  # an OpenCV without the logging utils
-        pass
+    """Only OpenCV's errors: a camera retried every few seconds must not flood the journal with two warnings a try."""
+    setter = getattr(getattr(getattr(cv2, "utils", None), "logging", None), "setLogLevel", None) or getattr(cv2, "setLogLevel", None)
+    if setter is not None:
+        setter(OPENCV_LOG_ERROR)
 
 
 def parse_v4l2(spec: str) -> int | str:
