@@ -142,6 +142,13 @@ def test_an_output_in_a_missing_folder(tmp_path, capsys):
     assert not (tmp_path / "no").exists()
 
 
+def test_an_output_name_the_system_cannot_take(capsys):
+    long = "x" * 300  # over NAME_MAX (255): the old code raised OSError with a traceback
+    for out in (["--display", "none", "--landmarks-out", f"{long}.jsonl"], ["--display", f"file:{long}.avi"]):
+        err = refused(capsys, ["run", "--source", "synthetic", "--frames", "5", *FAST, *out])
+        assert "as an output (" in err and "give another file name" in err
+
+
 def test_an_empty_video_name(capsys):
     assert "needs a file name" in refused(capsys, ["run", "--source", "synthetic", "--frames", "5", "--display", "file:", *FAST])
 

@@ -87,6 +87,15 @@ def _looks_like_landmarks(path: Path) -> bool:
 
 def check_outputs(cfg: dict[str, Any], source: Any = None, display: Any = None) -> None:
     """Raise one line (ValueError / FileNotFoundError) when an output would destroy an input or cannot be written."""
+    try:
+        _check_outputs(cfg, source, display)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # e.g. a folder on the way that this user may not look into
+        raise ValueError(f"cannot use {exc.filename} as an output ({exc.strerror}); give another file name") from None
+
+
+def _check_outputs(cfg: dict[str, Any], source: Any, display: Any) -> None:
     files, folders = _source_inputs(cfg.get("source", ""), source)
     for key, what in (("config_path", "--config file"), ("model", "--model file")):
         if cfg.get(key):
