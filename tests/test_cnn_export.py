@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from convert.cnn.model import LandmarkNet
+WHY = "the conversion chain needs the workstation stack: pip install 'edgetrack[convert]'"
+torch = pytest.importorskip("torch", reason=WHY)
+pytest.importorskip("onnx2tf", reason=WHY)
+pytest.importorskip("onnxruntime", reason=WHY)
 
-pytest.importorskip("onnx2tf")
-pytest.importorskip("onnxruntime")
+from convert.cnn.model import LandmarkNet  # noqa: E402
 
 
 @pytest.fixture(scope="module")
