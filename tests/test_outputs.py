@@ -31,7 +31,7 @@ def no_system_config(monkeypatch):
 def blank_video(path: Path, n: int = 20) -> Path:
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
     for i in range(n):
-        w.write(np.full((240, 320, 3), 60 + 4 * i, np.uint8))
+        w.write(np.full((240, 320, 3), (60 + 4 * i) % 256, np.uint8))
     w.release()
     assert path.stat().st_size > 0
     return path
