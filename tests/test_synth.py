@@ -166,3 +166,14 @@ def test_still_scenario_is_mostly_still_and_loops_without_a_jump():
     assert 0 < np.mean(moving) < 0.1
     last, first = synth.truth(synth.period - 1)[0], synth.truth(synth.period)[0]
     assert not first.moving and np.array_equal(last.points, first.points)
+
+
+def test_synth_never_overwrites_an_earlier_output(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert cli_main(["synth", "--frames", "3", "--out", str(out), "--size", "160x120"]) == 0
+    before = (out / "landmarks.csv").read_bytes()
+    capsys.readouterr()
+    assert cli_main(["synth", "--frames", "5", "--out", str(out), "--size", "160x120", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds synth.mp4, landmarks.csv, truth.jsonl" in err and len(err.strip().splitlines()) == 1
+    assert (out / "landmarks.csv").read_bytes() == before

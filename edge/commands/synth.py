@@ -75,9 +75,15 @@ def _check(args: argparse.Namespace) -> tuple[int, int]:
         raise ValueError(f"--scenario {args.scenario!r} unknown; choose one of: {', '.join(SCENARIOS)}")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file; pass a folder path")
+    taken = [n for n in OUTPUT_NAMES if (args.out / n).exists()]
+    if taken:
+        raise ValueError(f"--out {args.out} already holds {', '.join(taken)}; give a new folder (a run never overwrites earlier output)")
     from edge.synth.render import parse_size
 
     return parse_size(args.size)
+
+
+OUTPUT_NAMES = ("synth.mp4", "landmarks.csv", "truth.jsonl", "images")
 
 
 def main(args: argparse.Namespace) -> int:
