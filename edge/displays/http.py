@@ -9,6 +9,7 @@ tracking loop nothing but a reference swap.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,24 +23,39 @@ PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>EdgeTrack</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
- html,body{margin:0;height:100%;background:#000;color:#ddd;font:14px sans-serif}
- #v{display:block;margin:0 auto;max-width:100vw;max-height:calc(100vh - 24px)}
- #bar{height:24px;line-height:24px;padding:0 8px}
+ html,body{margin:0;width:100%;height:100%;overflow:hidden;background:#000;color:#ccc;font:12px sans-serif}
+ #v{display:block;width:100vw;height:100vh;object-fit:contain}
+ #bar{display:none;position:fixed;left:0;bottom:0;padding:2px 6px;background:rgba(0,0,0,.55)}
+ body.debug #bar{display:block}
 </style></head>
 <body><img id="v" src="/stream.mjpg" alt="live video">
 <div id="bar">fps <span id="fps">-</span> &middot; frame <span id="frame">-</span>
- &middot; faces <span id="faces">-</span> &middot; <span id="info"></span></div>
+ &middot; faces <span id="faces">-</span> &middot; <span id="info"></span> &middot; <span id="link">-</span></div>
 <script>
+// The picture fills the window, aspect kept. The status bar shows only with ?debug in the address.
+// The MJPEG <img> does not come back by itself when the server restarts (watchdog, camera
+// replugged), so /stats is polled: a failed poll, a new server `boot` id, an <img> error or no
+// stream open on the server for two polls starts the stream again with a fresh URL.
+const v = document.getElementById('v'), ds = document.body.dataset;
+if (new URLSearchParams(location.search).has('debug')) document.body.classList.add('debug');
+let boot = null, lost = false, broken = false, idle = 0, since = 0, restarts = 0;
+function restart(){
+  restarts += 1; ds.restarts = restarts; since = Date.now(); idle = 0; broken = false;
+  v.src = '/stream.mjpg?t=' + Date.now();
+}
+v.onerror = () => { broken = true; };
+v.onload = () => { ds.image = v.naturalWidth + 'x' + v.naturalHeight; };
+function text(id, t){ document.getElementById(id).textContent = t; }
 async function poll(){
   try{
-    const s = await (await fetch('/stats', {cache:'no-store'})).json();
-    document.getElementById('fps').textContent = s.fps.toFixed(1);
-    document.getElementById('frame').textContent = s.frame;
-    document.getElementById('faces').textContent = s.faces;
-    document.getElementById('info').textContent = s.info || '';
-    const v = document.getElementById('v');
-    document.body.dataset.image = v.naturalWidth + 'x' + v.naturalHeight;
-  }catch(e){}
+    const s = await (await fetch('/stats?t=' + Date.now(), {cache:'no-store'})).json();
+    text('fps', s.fps.toFixed(1)); text('frame', s.frame); text('faces', s.faces); text('info', s.info || '');
+    idle = s.clients > 0 ? 0 : idle + 1;
+    const fresh = boot !== null && s.boot !== boot;
+    if (fresh || lost || broken || (idle >= 2 && Date.now() - since > 2000)) restart();
+    boot = s.boot; ds.boot = boot; lost = false; ds.lost = '0'; text('link', 'live');
+    if (v.naturalWidth) ds.image = v.naturalWidth + 'x' + v.naturalHeight;
+  }catch(e){ lost = true; ds.lost = '1'; text('link', 'reconnecting'); }
   setTimeout(poll, 500);
 }
 poll();
@@ -63,7 +79,9 @@ class HttpDisplay(Display):
         self._jpeg_seq = 0
         self._stats: dict = {"fps": 0.0, "frame": 0, "faces": 0, "info": ""}
         self._watch_until = 0.0
-        self._clients = 0
+        self._clients = 0  # open /stream.mjpg connections, one handler thread each: counted under the lock
+        self._clients_lock = threading.Lock()
+        self.boot = ""  # new at every open(): the page restarts its stream when it changes
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.jpegs_encoded = 0
@@ -86,14 +104,24 @@ class HttpDisplay(Display):
                     ) from None
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.boot = f"{os.getpid()}-{time.time_ns()}"
         for target, name in ((self.server.serve_forever, "http display"), (self._encode_loop, "jpeg encoder")):
             th = threading.Thread(target=target, name=name, daemon=True)
             th.start()
             self._threads.append(th)
 
     # -- pipeline side
+    @property
+    def clients(self) -> int:
+        with self._clients_lock:
+            return self._clients
+
+    def _add_client(self, n: int) -> None:
+        with self._clients_lock:
+            self._clients += n
+
     def wants_frames(self) -> bool:
-        return self._clients > 0 or time.monotonic() < self._watch_until
+        return self.clients > 0 or time.monotonic() < self._watch_until
 
     def show(self, image: np.ndarray) -> None:
         with self._cond:
@@ -173,7 +201,8 @@ def _make_handler(display: HttpDisplay):
                 self._send(PAGE.encode(), "text/html; charset=utf-8")
             elif path == "/stats":
                 display._touch()
-                self._send(json.dumps(display._stats).encode(), "application/json")
+                stats = dict(display._stats, boot=display.boot, clients=display.clients)
+                self._send(json.dumps(stats).encode(), "application/json")
             elif path == "/frame.jpg":
                 display._touch()
                 jpeg, _ = display._next_jpeg(display._jpeg_seq, timeout=2.0)  # a fresh one: the pipeline draws once watched
@@ -191,7 +220,7 @@ def _make_handler(display: HttpDisplay):
             self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            display._clients += 1
+            display._add_client(1)
             seq = -1
             try:
                 while not display._stop.is_set():
@@ -205,6 +234,6 @@ def _make_handler(display: HttpDisplay):
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 pass
             finally:
-                display._clients -= 1
+                display._add_client(-1)
 
     return Handler
