@@ -28,7 +28,8 @@ class Option:
     help: str
     check: Callable[[Any], bool] | None = None
     rule: str = ""  # words for the check, used in the error
-    choices: tuple[str, ...] | None = None
+    choices: tuple[Any, ...] | None = None
+    was_bool: tuple[str, str] | None = None  # a str option that was a bool: (value for false, value for true)
 
 
 def _pos(x: float) -> bool:
@@ -63,7 +64,11 @@ OPTIONS: tuple[Option, ...] = (
            _nonneg, "a number >= 0"),
     Option("landmarks_out_keep", int, 3, "rotated landmarks files kept (FILE.1 .. FILE.N, the oldest dropped)", _pos, "an integer >= 1"),
     Option("effect", list, [], "effect NAME[:ARGS]; repeat to chain in order"),
-    Option("overlay", bool, True, "draw landmarks, box, fps, model and delegate"),
+    Option("overlay", str, "points", "none | points (landmarks and face box) | debug (also id, score, fps, model, delegate)",
+           choices=("none", "points", "debug"), was_bool=("none", "points")),
+    Option("mirror", bool, False, "flip the picture left-right, as a mirror shows it (landmarks follow the picture)"),
+    Option("rotate", int, 0, "turn the camera picture clockwise by 0, 90, 180 or 270 degrees (portrait screen, sideways camera)",
+           choices=(0, 90, 180, 270)),
     Option("smooth", bool, True, "1-euro smoothing of the landmarks"),
     Option("smooth_min_cutoff", float, 0.5, "1-euro minimum cutoff (Hz) for the face shape", _pos, "a number > 0"),
     Option("smooth_beta", float, 4.0, "1-euro speed coefficient (per face-width/s)", _nonneg, "a number >= 0"),
@@ -95,6 +100,11 @@ def add_arguments(p: argparse.ArgumentParser, keys: list[str] | None = None, def
         h = f"{opt.help} (default {default!r})"
         if opt.kind is bool:
             p.add_argument(flag(opt.key), action=argparse.BooleanOptionalAction, default=None, help=h)
+        elif opt.was_bool:  # `--overlay` alone and `--no-overlay` keep working
+            p.add_argument(flag(opt.key), nargs="?", const=opt.was_bool[1], default=None, metavar=opt.key.split("_")[-1].upper(), help=h)
+            off = opt.was_bool[0]
+            no_flag = "--no-" + opt.key.replace("_", "-")
+            p.add_argument(no_flag, dest=opt.key, action="store_const", const=off, help=f"same as {flag(opt.key)} {off}")
         elif opt.kind is list:
             p.add_argument(flag(opt.key), action="append", default=None, metavar="SPEC", help=h)
         else:
@@ -119,6 +129,10 @@ def coerce(key: str, value: Any, where: str) -> Any:
         raise ValueError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(BY_KEY))}")
     bad = f"{where}: key {key!r} "
     kind = opt.kind
+    if opt.was_bool is not None:  # old files and flags: overlay = true / false
+        word = value.strip().lower() if isinstance(value, str) else value
+        if isinstance(value, bool) or word in ("true", "false", "yes", "no", "on", "off"):
+            value = opt.was_bool[int(value if isinstance(value, bool) else word in ("true", "yes", "on"))]
     try:
         if kind is bool:
             if isinstance(value, str):
@@ -149,7 +163,7 @@ def coerce(key: str, value: Any, where: str) -> Any:
     if opt.check is not None and not opt.check(value):
         raise ValueError(f"{bad}must be {opt.rule}, got {value!r}")
     if opt.choices is not None and value not in opt.choices:
-        raise ValueError(f"{bad}must be one of {', '.join(opt.choices)}, got {value!r}")
+        raise ValueError(f"{bad}must be one of {', '.join(map(str, opt.choices))}, got {value!r}")
     return value
 
 

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from edge.displays import Display, draw_overlay, make_display
-from edge.displays.overlay import to_bgr
+from edge.displays.overlay import overlay_mode, to_bgr
 from edge.faces import TrackedFace
 from edge.service.landmarks_out import LandmarksWriter
 from edge.service.outputs import check_outputs
 from edge.smooth import FaceSmoother, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
+from edge.sources.orient import Orientation
 from edge.tracking import Tracker, pick_landmarker
 
 READY_WAIT_S = 10.0  # READY=1 comes with the first frame, or after this long waiting for one
@@ -130,6 +131,8 @@ class Runtime:
         self.delegate = describe_delegate(self.landmarker, cfg["delegate"])
         self.info = f"{self.landmarker.name} / {self.delegate}"
         self.fps = 0.0
+        self.orient = Orientation(cfg.get("mirror", False), cfg.get("rotate", 0))  # applied to each frame as captured
+        self.overlay = overlay_mode(cfg.get("overlay", "points"))
 
     def _media_time(self, frame, t_start: float) -> float:
         if self.source.live:
@@ -154,7 +157,7 @@ class Runtime:
         last_frame = t_start
         try:
             self.feed.start()
-            self.display.open(cfg["width"], cfg["height"], float(self.source.fps or 30.0))
+            self.display.open(*self.orient.size(cfg["width"], cfg["height"]), float(self.source.fps or 30.0))
             opened_display = True
             if self.display.where:
                 self.log(f"display: {self.display.name} -> {self.display.where}")
@@ -184,6 +187,10 @@ class Runtime:
                 if frame is None:
                     res.ended_by = "end of source"
                     break
+                if not self.orient.identity:  # mirror / rotate first: every later stage sees the picture as shown
+                    frame.image = self.orient.apply(frame.image)
+                    if frame.display is not None:
+                        frame.display = self.orient.apply(frame.display)
                 last_frame = time.monotonic()
                 t1 = time.perf_counter()
                 faces = self.tracker.update(frame.image)
@@ -201,8 +208,9 @@ class Runtime:
                 t4 = time.perf_counter()
                 image = frame.display if frame.display is not None else frame.image
                 scale = image.shape[1] / frame.image.shape[1]
-                if frame.release is not None and (self.effects or (cfg["overlay"] and self.display.wants_frames())):
-                    image = image.copy()  # a camera buffer is not ours to draw on
+                draws = self.effects or (self.overlay != "none" and self.display.wants_frames())
+                if frame.release is not None and self.orient.identity and draws:
+                    image = image.copy()  # a camera buffer is not ours to draw on (a turned frame is already a copy)
                 shown = _scaled(faces, scale) if scale != 1.0 else faces
                 if self.effects:
                     image = to_bgr(image)
@@ -211,8 +219,9 @@ class Runtime:
                 t5 = time.perf_counter()
                 if self.display.wants_frames():
                     image = to_bgr(image)
-                    if cfg["overlay"]:
-                        draw_overlay(image, shown, f"{self.fps:5.1f} fps  {self.info}")
+                    if self.overlay != "none":
+                        info = f"{self.fps:5.1f} fps  {self.info}" if self.overlay == "debug" else ""
+                        draw_overlay(image, shown, info, mode=self.overlay)
                     self.display.show(image)
                 t6 = time.perf_counter()
                 if self.out_file is not None:
