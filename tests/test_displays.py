@@ -193,3 +193,133 @@ def test_overlay_draws_points_and_box():
 def test_bad_display_spec():
     with pytest.raises(ValueError, match="not understood"):
         make_display("hologram")
+
+
+def fb_pixels(dev, g: FbGeometry) -> np.ndarray:
+    return np.fromfile(dev, np.uint8).reshape(g.height, g.stride)[:, : g.width * 4].reshape(g.height, g.width, 4)
+
+
+def test_framebuffer_letterboxes_a_640x480_frame_on_1920x1080(tmp_path):
+    """Scaled to fit with the aspect kept: 1440x1080 centred, black bars of 240 px left and right, nothing cropped;
+    a portrait frame afterwards (a turned camera) gets bars top and bottom and the old picture is cleared."""
+    g = FbGeometry(1920, 1080, 32, 1920 * 4)
+    dev = tmp_path / "fb0"
+    dev.write_bytes(b"\x7f" * g.size_bytes)  # whatever the console left there
+    disp = FramebufferDisplay(dev, geometry=g)
+    disp.open()
+    frame = np.full((480, 640, 3), (30, 160, 90), np.uint8)
+    frame[0, :] = frame[-1, :] = frame[:, 0] = frame[:, -1] = (255, 255, 255)  # a white border: nothing may be cut off
+    disp.show(frame)
+    disp.mem.flush()
+    px = fb_pixels(dev, g)[..., :3]
+    lit = np.flatnonzero(px.any(axis=(0, 2)))  # columns with picture
+    assert (lit.min(), lit.max()) == (240, 1679), "not 1440 px wide and centred"
+    assert not px[:, :240].any() and not px[:, 1680:].any(), "the bars are not black"
+    assert px[:, 240:1680].any(axis=2).all(), "the picture does not cover its 1440x1080 box"
+    assert px[0, 960].min() > 200 and px[1079, 960].min() > 200 and px[540, 241].min() > 200 and px[540, 1678].min() > 200  # border
+    assert tuple(px[540, 700]) == (30, 160, 90)
+
+    disp.show(np.full((640, 480, 3), 200, np.uint8))  # 480x640 portrait -> 810x1080, centred
+    disp.close()
+    px = fb_pixels(dev, g)[..., :3]
+    lit = np.flatnonzero(px.any(axis=(0, 2)))
+    assert (lit.min(), lit.max()) == (555, 1364)
+    assert not px[:, :555].any() and not px[:, 1365:].any(), "the landscape picture was left behind in the new bars"
+
+
+def test_sdl_letterboxes_on_a_wider_window(monkeypatch):
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    disp = make_display("sdl")
+    disp.fullscreen = False
+    disp.open(400, 200)
+    try:
+        disp.show(np.full((480, 640, 3), 255, np.uint8))  # 640x480 -> 266x200 in the middle of 400x200
+        surf = disp.screen
+        row = [surf.get_at((x, 100))[0] for x in range(400)]
+        lit = [x for x, v in enumerate(row) if v > 200]
+        assert (lit[0], lit[-1]) == (67, 332)
+        assert max(row[:66]) == 0 and max(row[334:]) == 0
+        assert surf.get_at((200, 0))[0] > 200 and surf.get_at((200, 199))[0] > 200  # full height, not cropped
+    finally:
+        disp.close()
+
+
+def overlay_face() -> TrackedFace:
+    pts = np.stack([np.linspace(100, 200, 68), np.linspace(80, 160, 68)], 1).astype(np.float32)
+    return TrackedFace(3, pts, 0.9, Box.around(pts))
+
+
+@pytest.mark.parametrize("mode", ["none", "points", "debug", False, True])
+def test_overlay_modes(mode):
+    """none: nothing; points: landmarks and box only (the kiosk); debug: also the id/score label and the info line."""
+    img = np.zeros((240, 320, 3), np.uint8)
+    face = overlay_face()
+    draw_overlay(img, [face], "99.0 fps  mean / cpu", mode=mode)
+    drawn = {"none": False, "points": True, "debug": True, False: False, True: True}[mode]
+    text = mode == "debug"
+    assert bool(img[int(face.points[10, 1]), int(face.points[10, 0])].any()) == drawn
+    assert bool(img[80, 150].any()) == drawn  # top edge of the box
+    assert bool(img[10:30, 8:60].any()) == text  # the info line, top left
+    assert bool(img[60:78, 100:140].any()) == text  # the "#3 0.90" label above the box
+    with pytest.raises(ValueError, match="overlay mode"):
+        draw_overlay(img, [face], mode="all")
+
+
+def test_auto_display_says_why_not_sdl(tmp_path, monkeypatch):
+    """A console Pi with a KMS card (or a desktop) but no pygame: auto takes the framebuffer and says how to get SDL."""
+    import edge.displays as displays
+
+    fb = tmp_path / "fb0"
+    fb.write_bytes(b"\0" * 16)
+    monkeypatch.setenv("DISPLAY", ":0")  # a desktop is there ...
+    monkeypatch.setattr(displays, "_has_pygame", lambda: False)  # ... and pygame is not installed
+    said: list[str] = []
+    disp = make_display("auto", fb_device=str(fb), log=said.append)
+    assert isinstance(disp, FramebufferDisplay)
+    assert said == [f"display: auto -> fb ({fb}); sdl not used: pygame is not installed (pip install 'edgetrack[sdl]')"]
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert displays._why_not_sdl(False, ["/dev/dri/card0"], False).endswith("pygame is not installed (pip install 'edgetrack[sdl]')")
+    assert "card1 is not writable" in displays._why_not_sdl(False, ["/dev/dri/card1"], True)
+    assert displays._why_not_sdl(False, [], False) == ""  # no screen SDL could use: nothing to explain
+
+
+def test_http_counts_streams_from_many_threads_and_a_new_server_has_a_new_boot_id():
+    import json
+    import socket
+
+    disp = HttpDisplay(port=0)
+    disp.open()
+    boot = disp.boot
+    socks = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", disp.port), timeout=5)
+            s.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        for s in socks:
+            assert b"multipart/x-mixed-replace" in s.recv(4096)
+        deadline = time.monotonic() + 5
+        while disp.clients != 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert disp.clients == 8
+        with urllib.request.urlopen(disp.where + "stats", timeout=5) as r:
+            stats = json.load(r)
+        assert stats["clients"] == 8 and stats["boot"] == boot
+        for s in socks:
+            s.close()
+        disp.show(test_pattern())  # the handlers notice their closed sockets when they write the next frame
+        deadline = time.monotonic() + 5
+        while disp.clients and time.monotonic() < deadline:
+            disp.show(test_pattern())
+            time.sleep(0.05)
+        assert disp.clients == 0
+    finally:
+        disp.close()
+    again = HttpDisplay(port=0)
+    again.open()
+    try:
+        assert again.boot and again.boot != boot
+    finally:
+        again.close()

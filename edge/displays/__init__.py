@@ -38,6 +38,15 @@ def _has_pygame() -> bool:
     return importlib.util.find_spec("pygame") is not None
 
 
+def _why_not_sdl(desktop: bool, cards: list[str], has_pygame: bool) -> str:
+    """Why `auto` passed over a screen SDL could drive, and the fix ('' when there is no such screen)."""
+    if not (desktop or cards):
+        return ""
+    if not has_pygame:
+        return "; sdl not used: pygame is not installed (pip install 'edgetrack[sdl]')"
+    return f"; sdl not used: {cards[0]} is not writable (add the user to the video and render groups)"
+
+
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost; '' and 0.0.0.0 mean every interface."""
     host = host.strip().strip("[]").lower()
@@ -61,16 +70,20 @@ def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080,
     log = log or (lambda msg: print(msg, file=sys.stderr))
     spec = spec.strip()
     if spec == "auto":
-        if desktop_present() and _has_pygame():
+        has_pygame = _has_pygame()
+        if desktop_present() and has_pygame:
             log("display: auto -> sdl (desktop window)")
             return SdlDisplay(fullscreen=False)
-        if glob.glob("/dev/dri/card*") and _has_pygame() and os.access(glob.glob("/dev/dri/card*")[0], os.W_OK):
+        cards = sorted(glob.glob("/dev/dri/card*"))
+        if cards and has_pygame and os.access(cards[0], os.W_OK):
             log("display: auto -> sdl (KMS/DRM full screen)")
             return SdlDisplay(fullscreen=True)
+        why_not_sdl = _why_not_sdl(desktop_present(), cards, has_pygame)
         if os.path.exists(fb_device) and os.access(fb_device, os.W_OK):
-            log(f"display: auto -> fb ({fb_device})")
+            log(f"display: auto -> fb ({fb_device}){why_not_sdl}")
             return FramebufferDisplay(fb_device)
-        log("display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")
+        log(f"display: auto -> http (no writable framebuffer{why_not_sdl})" if why_not_sdl else
+            "display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")  # fmt: skip
         _warn_if_exposed(http_host, http_port, log)
         return HttpDisplay(http_host, http_port, port_tries=10)
     if spec == "none":

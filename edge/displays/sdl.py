@@ -29,6 +29,7 @@ class SdlDisplay(Display):
         self.screen = None
         self._closed = False
         self.where = "screen"
+        self._layout: tuple[int, int, int, int] | None = None  # screen size, picture size: bars are painted when it changes
 
     def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
         if "SDL_VIDEODRIVER" not in os.environ and not desktop_present():
@@ -62,8 +63,11 @@ class SdlDisplay(Display):
                 self._closed = True
         sw, sh = self.screen.get_size()
         h, w = image.shape[:2]
-        s = min(sw / w, sh / h)
+        s = min(sw / w, sh / h)  # scale to fit, aspect kept: black bars, never stretched or cropped
         ow, oh = max(1, int(w * s)), max(1, int(h * s))
+        if self._layout != (sw, sh, ow, oh):
+            self._layout = (sw, sh, ow, oh)
+            self.screen.fill((0, 0, 0))
         rgb = cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2RGB)
         if (ow, oh) != (w, h):
             rgb = cv2.resize(rgb, (ow, oh), interpolation=cv2.INTER_LINEAR)
