@@ -139,6 +139,14 @@ class Runtime:
             return frame.t - t_start
         return frame.index / (self.source.fps or 30.0)
 
+    def _new_scene(self) -> None:
+        """A frame unrelated to the one before (the next photo of a folder): no track, flow or filter state carries over."""
+        self.tracker.reset()
+        if self.flow is not None:
+            self.flow.reset()
+        if self.smoother is not None:
+            self.smoother.keep_only(set())
+
     def _stopped(self) -> bool:
         return bool(self.stop) if self.stop is not None else False
 
@@ -191,6 +199,8 @@ class Runtime:
                     frame.image = self.orient.apply(frame.image)
                     if frame.display is not None:
                         frame.display = self.orient.apply(frame.display)
+                if frame.cut:
+                    self._new_scene()
                 last_frame = time.monotonic()
                 t1 = time.perf_counter()
                 faces = self.tracker.update(frame.image)
