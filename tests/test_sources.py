@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.evaluate.flaky import FlakySource
 from edge.sources import (
-    FlakySource,
     FrameByFrame,
     ImageFolderSource,
     LatestFrame,

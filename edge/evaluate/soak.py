@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from edge.displays import make_display
+from edge.evaluate.flaky import FlakySource
 from edge.evaluate.tracking import match_counts
-from edge.sources import FlakySource, SyntheticSource
+from edge.sources import SyntheticSource
 
 RSS_LIMIT = 0.05
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from edge.sources.base import Frame, Source, SourceLost
-from edge.sources.capture import FeedStats, FlakySource, FrameByFrame, LatestFrame
+from edge.sources.capture import FeedStats, FrameByFrame, LatestFrame
 from edge.sources.images import ImageFolderSource
 from edge.sources.picam import Picamera2Source, picamera2_cameras
 from edge.sources.synthetic import SyntheticSource
@@ -20,7 +20,6 @@ from edge.sources.video import V4L2Source, VideoFileSource, parse_v4l2
 
 __all__ = [
     "FeedStats",
-    "FlakySource",
     "Frame",
     "FrameByFrame",
     "ImageFolderSource",
