@@ -1,13 +1,13 @@
-"""The one small interface every face detector meets, and the registry that picks one by name."""
+"""The one small interface every face detector meets, and the table that picks one by name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 from edge.geometry import Box
+from edge.registry import Registry
 
 
 class Detector(Protocol):
@@ -18,28 +18,13 @@ class Detector(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Callable[..., Detector]] = {}
-
-
-def register(name: str):
-    def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+# name -> factory; the module is imported when that detector is first made
+DETECTORS = Registry("detector", {"haar": "edge.detect.haar:HaarDetector"})
 
 
 def available_detectors() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    return DETECTORS.names()
 
 
 def make_detector(name: str = "haar", **kwargs) -> Detector:
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown detector {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](**kwargs)
-
-
-def _load_builtin() -> None:
-    from edge.detect import haar  # noqa: F401  (registers itself)
+    return DETECTORS.make(name, **kwargs)

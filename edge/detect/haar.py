@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.detect.base import register
 from edge.geometry import Box
 from edge.imaging import to_grey
 from edge.paths import model_path
@@ -68,7 +67,6 @@ def cascade_path() -> str:
     return str(Path(data.haarcascades) / "haarcascade_frontalface_default.xml")
 
 
-@register("haar")
 class HaarDetector:
     """Speed comes from working on a downscaled grey frame and a bounded scale pyramid."""
 

@@ -1,0 +1,63 @@
+"""One lazy registry picks every part by name: each name resolves, unknown names are one line, nothing loads early."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.detect.base import DETECTORS
+from edge.registry import Registry
+
+REPO = Path(__file__).resolve().parents[1]
+
+REGISTRIES = {"detector": DETECTORS}
+
+
+def test_a_table_names_its_parts_in_order_with_help_and_forms():
+    reg = Registry("codec", {"json": ("json:dumps", "JSON text"), "mod": "json"}, example="e.g. --codec json")
+    assert reg.names() == ["json", "mod"] and "json" in reg and "yaml" not in reg
+    assert reg.help("json") == "JSON text" and reg.help("mod") == ""
+    assert reg.make("json", [1, 2]) == "[1, 2]"
+    assert reg.load("mod") is sys.modules["json"]  # a target without ':factory' is the module itself
+    with pytest.raises(ValueError, match=r"^unknown codec 'yaml'; choose one of: json, mod \(e\.g\. --codec json\)$"):
+        reg.make("yaml")
+
+
+def test_spec_forms_say_which_schemes_take_a_rest():
+    reg = Registry("display", {"auto": ("m:a", "auto"), "fb": ("m:f", "fb[:/dev/fbN]"), "file": ("m:v", "file:PATH")})
+    assert reg.split("auto") == ("auto", None) and reg.split("auto:x") is None
+    assert reg.split("fb") == ("fb", None) and reg.split("fb:/dev/fb1") == ("fb", "/dev/fb1")
+    assert reg.split("file") is None and reg.split("file:C:/a.mp4") == ("file", "C:/a.mp4")
+    assert reg.split("hologram") is None
+    assert reg.forms() == "auto, fb[:/dev/fbN] or file:PATH"
+
+
+@pytest.mark.parametrize("kind,name", [(k, n) for k, reg in REGISTRIES.items() for n in reg.names()])
+def test_every_registered_name_resolves_to_a_callable_factory(kind, name):
+    factory = REGISTRIES[kind].load(name)
+    assert callable(factory), (kind, name, factory)
+
+
+@pytest.mark.parametrize("kind", list(REGISTRIES))
+def test_an_unknown_name_is_one_line_naming_the_choices(kind):
+    reg = REGISTRIES[kind]
+    with pytest.raises(ValueError) as err:
+        reg.make("bogus")
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"unknown {kind} 'bogus'; choose one of: ")
+    assert all(n in msg for n in reg.names())
+
+
+def _imported_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return set(r.stdout.split())
+
+
+def test_naming_a_part_imports_only_its_module():
+    mods = _imported_after("from edge.detect import make_detector")
+    assert "edge.detect.haar" not in mods  # the table names it; nothing imports it until it is made
