@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from edge.detect.base import DETECTORS
+from edge.landmarks.base import LANDMARKERS
 from edge.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 
-REGISTRIES = {"detector": DETECTORS}
+REGISTRIES = {"detector": DETECTORS, "landmarker": LANDMARKERS}
 
 
 def test_a_table_names_its_parts_in_order_with_help_and_forms():
@@ -59,5 +60,8 @@ def _imported_after(code: str) -> set[str]:
 
 
 def test_naming_a_part_imports_only_its_module():
-    mods = _imported_after("from edge.detect import make_detector")
+    mods = _imported_after("from edge.landmarks import make_landmarker\nmake_landmarker('mean')")
+    assert "edge.landmarks.mean" in mods
+    assert not {"edge.landmarks.cnn", "edge.landmarks.clm", "edge.landmarks.peers", "edge.inference"} & mods
+    mods = _imported_after("from edge.detect import make_detector\nimport edge.landmarks")
     assert "edge.detect.haar" not in mods  # the table names it; nothing imports it until it is made

@@ -1,4 +1,4 @@
-"""The interface every landmarker meets, and the registry that picks one by name.
+"""The interface every landmarker meets, and the table that picks one by name.
 
 A landmarker is started from a box (the tight box of the 68 points, as produced by
 `--box gt` or a mapped detector box) or, when tracking, from the previous frame's
@@ -7,14 +7,13 @@ points. It returns 68 points in frame pixels and a score (higher = surer it is a
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from edge.geometry import Box
+from edge.registry import Registry
 
 
 @dataclass
@@ -36,37 +35,22 @@ class Landmarker(Protocol):
         ...
 
 
-_BUILTIN = {
-    "mean": "edge.landmarks.mean",
-    "clm": "edge.landmarks.clm",
-    "cnn": "edge.landmarks.cnn",
-    "cnn+clm": "edge.landmarks.cnn",
-    "dlib": "edge.landmarks.peers",
-    "mediapipe": "edge.landmarks.peers",
-}
-_REGISTRY: dict[str, Callable[..., Landmarker]] = {}
-
-
-def register(name: str):
-    def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
-
-
-def available_landmarkers() -> list[str]:
-    return sorted(_BUILTIN)
+# name -> factory, sorted; only the named landmarker's module is imported, when it is first made
+LANDMARKERS = Registry(
+    "landmarker",
+    {
+        "clm": "edge.landmarks.clm:CLMLandmarker",
+        "cnn": "edge.landmarks.cnn:CnnLandmarker",
+        "cnn+clm": "edge.landmarks.cnn:CnnClmLandmarker",
+        "dlib": "edge.landmarks.peers:DlibLandmarker",
+        "mean": "edge.landmarks.mean:MeanLandmarker",
+        "mediapipe": "edge.landmarks.peers:MediapipeLandmarker",
+    },
+)
 
 
 def make_landmarker(name: str, **kwargs) -> Landmarker:
-    if name not in _BUILTIN:
-        raise ValueError(f"unknown landmarker {name!r}; choose one of: {', '.join(sorted(_BUILTIN))}")
-    if name not in _REGISTRY:
-        importlib.import_module(_BUILTIN[name])
-    if name not in _REGISTRY:
-        raise ValueError(f"landmarker {name!r} is not built yet in this version")
-    return _REGISTRY[name](**kwargs)
+    return LANDMARKERS.make(name, **kwargs)
 
 
 class BoxTracking:

@@ -17,12 +17,11 @@ from edge.clm.model import FaceScore, PatchExperts, tflite_path
 from edge.clm.response import FloatResponses, TFLiteResponses
 from edge.clm.result import CLMFitResult
 from edge.geometry import Box
-from edge.landmarks.base import LandmarkResult, register
+from edge.landmarks.base import LandmarkResult
 
 BACKENDS = ("tflite", "tflite-float", "float")  # int8 TFLite (default), float32 TFLite, numba float reference
 
 
-@register("clm")
 class CLMLandmarker:
     name = "clm"
 

@@ -18,7 +18,7 @@ import numpy as np
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, decode_points, normalise, warp_crop
 from edge.geometry import Box
 from edge.inference import TFLiteModel
-from edge.landmarks.base import LandmarkResult, register
+from edge.landmarks.base import LandmarkResult
 from edge.landmarks68 import FLIP_PERMUTATION
 from edge.paths import model_path, require_file
 from edge.shape_model import ShapeModel
@@ -33,7 +33,6 @@ def shape_plausibility(points: np.ndarray, shape_model: ShapeModel) -> float:
     return float(np.exp(-0.5 * z2.mean()))
 
 
-@register("cnn")
 class CnnLandmarker:
     name = "cnn"
 
@@ -95,7 +94,6 @@ class CnnLandmarker:
         return self.predict(frame, crop_from_points(previous))
 
 
-@register("cnn+clm")
 class CnnClmLandmarker:
     """CNN first (robust to pose and blur), then CLM patch experts pull each point onto the image evidence."""
 
@@ -104,10 +102,8 @@ class CnnClmLandmarker:
     def __init__(
         self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", clm_model_path: str | Path | None = None
     ) -> None:
-        try:
-            from edge.landmarks.clm import CLMLandmarker  # lazily: the CLM is optional for `cnn`
-        except ImportError as exc:
-            raise ValueError(f"cnn+clm needs the CLM landmarker (edge/landmarks/clm.py): {exc}") from None
+        from edge.landmarks.clm import CLMLandmarker  # here, so plain `cnn` does not load the CLM's code
+
         self.cnn = CnnLandmarker(model_path, num_threads, delegate)
         # the CLM's patch experts run on the CPU (its own TFLite models); the delegate is the CNN's
         self.clm = CLMLandmarker(model_path=clm_model_path, num_threads=num_threads)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge.geometry import Box
-from edge.landmarks.base import BoxTracking, LandmarkResult, register
+from edge.landmarks.base import BoxTracking, LandmarkResult
 from edge.shape_model import ShapeModel
 
 
@@ -16,7 +16,6 @@ def place_in_box(shape: np.ndarray, box: Box) -> np.ndarray:
     return ((shape - lo) / size * [box.w, box.h] + [box.x, box.y]).astype(np.float32)
 
 
-@register("mean")
 class MeanLandmarker(BoxTracking):
     name = "mean"
 

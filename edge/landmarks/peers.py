@@ -23,7 +23,7 @@ import numpy as np
 from edge.detect.haar import BoxMapping
 from edge.geometry import Box
 from edge.imaging import to_grey
-from edge.landmarks.base import BoxTracking, LandmarkResult, register
+from edge.landmarks.base import BoxTracking, LandmarkResult
 from edge.landmarks68 import N_POINTS
 from edge.paths import model_path
 
@@ -49,7 +49,6 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame[..., :3], cv2.COLOR_BGR2RGB)
 
 
-@register("dlib")
 class DlibLandmarker(BoxTracking):
     name = "dlib"
 
@@ -84,7 +83,6 @@ def crop_around(frame: np.ndarray, box: Box, context: float, min_side: int = 192
     return crop, x0, y0, scale
 
 
-@register("mediapipe")
 class MediapipeLandmarker(BoxTracking):
     name = "mediapipe"
 
