@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from edge.detect.base import DETECTORS
+from edge.effects import EFFECTS
 from edge.landmarks.base import LANDMARKERS
 from edge.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 
-REGISTRIES = {"detector": DETECTORS, "landmarker": LANDMARKERS}
+REGISTRIES = {"detector": DETECTORS, "landmarker": LANDMARKERS, "effect": EFFECTS}
 
 
 def test_a_table_names_its_parts_in_order_with_help_and_forms():
@@ -65,3 +66,5 @@ def test_naming_a_part_imports_only_its_module():
     assert not {"edge.landmarks.cnn", "edge.landmarks.clm", "edge.landmarks.peers", "edge.inference"} & mods
     mods = _imported_after("from edge.detect import make_detector\nimport edge.landmarks")
     assert "edge.detect.haar" not in mods  # the table names it; nothing imports it until it is made
+    mods = _imported_after("from edge.effects import make_effect\nmake_effect('landmarks:2')")
+    assert "edge.effects.landmarks" in mods and not {"edge.effects.swap", "edge.effects.mask", "edge.effects.signals"} & mods

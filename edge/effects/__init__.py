@@ -7,22 +7,35 @@ Effects are chained by the runtime: each gets the previous one's output frame.
 
 from __future__ import annotations
 
-import importlib
 from typing import Protocol
 
 import numpy as np
 
 from edge.faces import TrackedFace
+from edge.registry import Registry
 
-# name -> (module, one-line help). Each module defines `create(args: str) -> Effect`.
-_BUILTIN: dict[str, tuple[str, str]] = {
-    "landmarks": ("edge.effects.landmarks", "draw the 68 points (landmarks[:RADIUS])"),
-    "caricature": ("edge.effects.caricature", "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 1.8, 1 = off)"),
-    "deform": ("edge.effects.deform", "smile, frown, wide_eyes, long_chin, big_nose, small_mouth, slim, pN offsets: deform:smile=1.5,p3=2"),
-    "swap": ("edge.effects.swap", "a donor's face on every tracked face (swap:IMAGE[,every=N][,budget_ms=15]; IMAGE.pts = its points)"),
-    "mask": ("edge.effects.mask", "a PNG with alpha anchored to the face (mask:glasses|moustache|hat|PATH.png)"),
-    "signals": ("edge.effects.signals", "overlay the expression signals (blink, smile, ...)"),
-}
+# name -> (module's `create(args: str) -> Effect`, one-line help)
+EFFECTS = Registry(
+    "effect",
+    {
+        "landmarks": ("edge.effects.landmarks:create", "draw the 68 points (landmarks[:RADIUS])"),
+        "caricature": (
+            "edge.effects.caricature:create",
+            "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 1.8, 1 = off)",
+        ),
+        "deform": (
+            "edge.effects.deform:create",
+            "smile, frown, wide_eyes, long_chin, big_nose, small_mouth, slim, pN offsets: deform:smile=1.5,p3=2",
+        ),
+        "swap": (
+            "edge.effects.swap:create",
+            "a donor's face on every tracked face (swap:IMAGE[,every=N][,budget_ms=15]; IMAGE.pts = its points)",
+        ),
+        "mask": ("edge.effects.mask:create", "a PNG with alpha anchored to the face (mask:glasses|moustache|hat|PATH.png)"),
+        "signals": ("edge.effects.signals:create", "overlay the expression signals (blink, smile, ...)"),
+    },
+    example="e.g. --effect caricature:1.8",
+)
 
 
 class Effect(Protocol):
@@ -31,11 +44,6 @@ class Effect(Protocol):
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
         """The frame with the effect drawn on every face (may modify `frame` in place)."""
         ...
-
-
-def available_effects() -> dict[str, str]:
-    """Effect names and their help lines, for `--help` and error messages."""
-    return {name: help_text for name, (_, help_text) in _BUILTIN.items()}
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -67,10 +75,7 @@ def parse_float(value: str, what: str, effect: str) -> float:
 def make_effect(spec: str) -> Effect:
     """Build an effect from 'NAME[:ARGS]' (e.g. 'caricature:2', 'swap:donor.jpg', 'mask:glasses')."""
     name, args = split_spec(spec)
-    if name not in _BUILTIN:
-        raise ValueError(f"unknown effect {name!r}; choose one of: {', '.join(_BUILTIN)} (e.g. --effect caricature:1.8)")
-    module = importlib.import_module(_BUILTIN[name][0])
-    return module.create(args)
+    return EFFECTS.make(name, args)
 
 
 def make_effects(specs: list[str] | None) -> list[Effect]:
