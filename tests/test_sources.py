@@ -16,6 +16,7 @@ from edge.sources import (
     ImageFolderSource,
     LatestFrame,
     SourceLost,
+    SyntheticSource,
     VideoFileSource,
     make_feed,
     make_source,
@@ -184,3 +185,20 @@ def test_stop_is_prompt_even_while_backing_off(tmp_path):
 
 def test_source_lost_is_a_runtime_error():
     assert issubclass(SourceLost, RuntimeError)
+
+
+def test_synthetic_source_keeps_the_truth_of_the_frames_it_rendered():
+    from edge.sources.synthetic import KEEP_TRUTH
+
+    src = SyntheticSource(320, 240)
+    frames = [src.read() for _ in range(KEEP_TRUTH + 5)]
+    assert not hasattr(frames[0], "truth")  # ground truth does not ride on every frame
+    last = frames[-1].index
+    kept = src.truth_of(last)
+    assert kept and kept is src.truth_of(last)  # the truth rendered with that frame, not worked out again
+    for index in (last, 0, 2 * KEEP_TRUTH):  # just rendered, dropped from the cache, never rendered
+        want = src.synth.truth(index)
+        got = src.truth_of(index)
+        assert [t.id for t in got] == [t.id for t in want]
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.points, w.points)

@@ -54,7 +54,7 @@ def soak(
         if i < frames:
             lag[i] = (time.monotonic() - frame.t) * 1e3
             faces[i] = len(tracked)
-            counts[:] += match_counts(frame.truth or [], tracked)
+            counts[:] += match_counts(inner.truth_of(frame.index), tracked)
         if i % 250 == 0 or i == frames - 1:
             rss.append((i, rss_bytes()))
         count[0] += 1

@@ -88,9 +88,11 @@ def match_counts(truths: list, faces: list) -> tuple[int, int, int]:
 
 
 class Collector:
-    """Per truth face: frames, truth points, moving flags and the matched track's raw / smoothed points."""
+    """Per truth face: frames, truth points, moving flags and the matched track's raw / smoothed points.
+    `truth_of(index)`: the source's ground truth of a frame (SyntheticSource.truth_of)."""
 
-    def __init__(self) -> None:
+    def __init__(self, truth_of: Callable[[int], list]) -> None:
+        self.truth_of = truth_of
         self.present = 0
         self.tracked = 0
         self.faces_out = 0  # faces the tracker reported
@@ -98,7 +100,7 @@ class Collector:
         self.rows: dict[int, list[tuple[int, np.ndarray, bool, int, np.ndarray, np.ndarray]]] = {}
 
     def __call__(self, frame, faces) -> None:
-        truths = frame.truth or []
+        truths = self.truth_of(frame.index)
         used: set[int] = set()
         self.faces_out += len(faces)
         for tr in truths:
@@ -190,8 +192,8 @@ def evaluate_tracking(cfg: dict, frames: int, scenario: str = "default", log: Ca
     report: dict[str, Any] = {"scenario": scenario, "frames": frames}
     variants = [("1euro", False), ("1euro+flow", True)]
     for name, flow in variants:
-        col = Collector()
         src = SyntheticSource(cfg["width"], cfg["height"], scenario=scenario)
+        col = Collector(src.truth_of)
         rt = Runtime(dict(cfg, smooth_flow=flow), log=log, source=src, display=NoDisplay(), on_frame=col)
         res = rt.run()
         report.setdefault("landmarker", rt.landmarker.name)

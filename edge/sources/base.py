@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -20,7 +19,6 @@ class Frame:
     index: int  # frame number from the source (0-based)
     t: float = field(default_factory=time.monotonic)  # capture time, time.monotonic()
     display: np.ndarray | None = None  # optional bigger BGR image for the screen (picamera2 main stream)
-    truth: list[Any] | None = None  # ground truth (synthetic source only)
     release: Callable[[], None] | None = None  # hands a zero-copy camera buffer back; call once, when done
     cut: bool = False  # a new scene, unrelated to the frame before (each photo of an image folder): track afresh
 
