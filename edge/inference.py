@@ -45,10 +45,6 @@ def _runtime() -> tuple[Any, Any, str]:
     raise RuntimeError("no TFLite runtime installed; pip install ai-edge-litert (or tflite-runtime on Python <= 3.11)")
 
 
-def runtime_name() -> str:
-    return _runtime()[2]
-
-
 def load_delegate_by_name(spec: str, options: dict[str, str] | None = None) -> tuple[Any | None, str]:
     """(delegate or None for the CPU, human description). A delegate the user named that cannot be
     loaded is a one-line ValueError: running on the CPU instead would hide a misconfigured board."""
