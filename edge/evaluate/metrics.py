@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT, REGIONS
+from edge.landmarks68 import REGIONS, interocular
 
-
-def interocular(gt: np.ndarray) -> np.ndarray:
-    """Outer-eye-corner distance of one (68,2) or many (n,68,2) ground-truth shapes."""
-    return np.linalg.norm(gt[..., OUTER_EYE_LEFT, :] - gt[..., OUTER_EYE_RIGHT, :], axis=-1)
+__all__ = ["auc", "ced", "failure_rate", "interocular", "nme_by_region", "nme_interocular"]
 
 
 def nme_interocular(pred: np.ndarray, gt: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
