@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
-# name -> (module, one-line help). Modules define add_arguments(parser) and main(args) -> int.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("edge.commands.run", "track faces from a source and show them on a display"),
-    "bench": ("edge.commands.bench", "per-stage timing and end-to-end fps"),
-    "eval": ("edge.commands.eval", "accuracy and speed of a landmarker on annotated faces"),
-    "synth": ("edge.commands.synth", "render the synthetic face to a video with ground truth"),
-    "train": ("edge.commands.train", "train a model from annotated data (workstation)"),
-    "export": ("edge.commands.export", "convert trained models to TFLite (workstation)"),
-}
+from edge.registry import Registry
 
-
-class UserError(Exception):
-    """Bad input or missing hardware: printed as one line, no traceback."""
+# name -> (module with add_arguments(parser) and main(args) -> int, one-line help)
+COMMANDS = Registry(
+    "command",
+    {
+        "run": ("edge.commands.run", "track faces from a source and show them on a display"),
+        "bench": ("edge.commands.bench", "per-stage timing and end-to-end fps"),
+        "eval": ("edge.commands.eval", "accuracy and speed of a landmarker on annotated faces"),
+        "synth": ("edge.commands.synth", "render the synthetic face to a video with ground truth"),
+        "train": ("edge.commands.train", "train a model from annotated data (workstation)"),
+        "export": ("edge.commands.export", "convert trained models to TFLite (workstation)"),
+    },
+)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(prog="edgetrack", description="Offline face landmark tracking and effects.")
     sub = parser.add_subparsers(dest="command", required=True)
     modules: dict[str, object] = {}
-    for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("edge.commands"):
-                continue  # not built yet
-            raise
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    for name in COMMANDS:
+        module = COMMANDS.load(name)
+        p = sub.add_parser(name, help=COMMANDS.help(name), description=COMMANDS.help(name))
         module.add_arguments(p)
         modules[name] = module
     return parser, modules
@@ -61,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(modules[args.command].main(args) or 0)
-    except (UserError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"edgetrack {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

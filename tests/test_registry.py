@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli import COMMANDS
+from edge.commands.train import TARGETS
 from edge.detect.base import DETECTORS
 from edge.effects import EFFECTS
 from edge.landmarks.base import LANDMARKERS
@@ -43,6 +45,14 @@ def test_every_registered_name_resolves_to_a_callable_factory(kind, name):
     assert callable(factory), (kind, name, factory)
 
 
+@pytest.mark.parametrize("kind,name", [("command", n) for n in COMMANDS] + [("target", n) for n in TARGETS])
+def test_every_command_and_train_target_is_a_module_with_add_arguments_and_main(kind, name):
+    reg = COMMANDS if kind == "command" else TARGETS
+    module = reg.load(name)  # the workstation venv has the training stack, so every target imports
+    assert callable(module.add_arguments) and callable(module.main), (kind, name)
+    assert reg.help(name)  # `edgetrack --help` and `train --help` list each with its line
+
+
 @pytest.mark.parametrize("kind", list(REGISTRIES))
 def test_an_unknown_name_is_one_line_naming_the_choices(kind):
     reg = REGISTRIES[kind]
@@ -68,3 +78,5 @@ def test_naming_a_part_imports_only_its_module():
     assert "edge.detect.haar" not in mods  # the table names it; nothing imports it until it is made
     mods = _imported_after("from edge.effects import make_effect\nmake_effect('landmarks:2')")
     assert "edge.effects.landmarks" in mods and not {"edge.effects.swap", "edge.effects.mask", "edge.effects.signals"} & mods
+    mods = _imported_after("from edge.cli import build_parser\nbuild_parser()")
+    assert "edge.commands.train" in mods and not {m.split(".")[0] for m in mods} & {"convert", "torch", "scipy"}

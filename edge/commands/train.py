@@ -9,32 +9,37 @@ from __future__ import annotations
 import argparse
 
 from edge.commands.workstation import import_workstation
+from edge.registry import Registry
 
-# target -> (module with add_arguments(parser) and main(args), one-line help)
-TARGETS: dict[str, tuple[str, str]] = {
-    "shape": ("convert.shape.cli", "Procrustes + PCA shape model"),
-    "boxmap": ("convert.boxmap", "mapping from detector boxes to landmark boxes"),
-    "texture": ("convert.texture", "mean face texture for the synthetic face"),
-    "peers": ("convert.peers", "box mapping and point correspondence for the reference landmarkers"),
-    "expressions": ("convert.expressions", "expression signal thresholds, calibrated on the data"),
-    "masks": ("convert.masks", "procedurally drawn masks (glasses, moustache, hat)"),
-    "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
-    "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
-}
+# target -> (module with add_arguments(parser) and main(args), one-line help); a missing workstation
+# package is named with its extra when the target runs
+TARGETS = Registry(
+    "target",
+    {
+        "shape": ("convert.shape.cli", "Procrustes + PCA shape model"),
+        "boxmap": ("convert.boxmap", "mapping from detector boxes to landmark boxes"),
+        "texture": ("convert.texture", "mean face texture for the synthetic face"),
+        "peers": ("convert.peers", "box mapping and point correspondence for the reference landmarkers"),
+        "expressions": ("convert.signal_thresholds", "expression signal thresholds, calibrated on the data"),
+        "masks": ("convert.masks", "procedurally drawn masks (glasses, moustache, hat)"),
+        "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
+        "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
+    },
+    importer=import_workstation,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    listing = "\n".join(f"  {n:12s} {h}" for n, (_, h) in TARGETS.items())
+    listing = "\n".join(f"  {n:12s} {TARGETS.help(n)}" for n in TARGETS)
     p.epilog = f"targets:\n{listing}\n\n`edgetrack train TARGET --help` lists its options."
-    p.add_argument("target", choices=list(TARGETS), metavar="TARGET", help="what to train: " + ", ".join(TARGETS))
+    p.add_argument("target", choices=TARGETS.names(), metavar="TARGET", help="what to train: " + ", ".join(TARGETS))
     p.add_argument("options", nargs=argparse.REMAINDER, help="the target's own options")
 
 
 def main(args: argparse.Namespace) -> int:
-    module_name, help_text = TARGETS[args.target]
-    module = import_workstation(module_name, f"target {args.target}")
-    parser = argparse.ArgumentParser(prog=f"edgetrack train {args.target}", description=help_text)
+    module = TARGETS.load(args.target)
+    parser = argparse.ArgumentParser(prog=f"edgetrack train {args.target}", description=TARGETS.help(args.target))
     module.add_arguments(parser)
     target_args = parser.parse_args(args.options)
     return int(module.main(target_args) or 0)
