@@ -10,7 +10,7 @@ from edge.data import load_dataset
 from edge.detect import make_detector
 from edge.geometry import Box
 from edge.synth import SyntheticFace, SynthTruth, parse_size
-from edge.synth.expressions import eye_aspect_ratio
+from edge.synth.animate import eye_aspect_ratio
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 
 from edge.effects import parse_args
-from edge.expressions import compute_signals, events
 from edge.faces import TrackedFace
+from edge.signals import compute_signals, events
 
 BARS = ("blink", "mouth_open", "smile", "brow_raise")
 _ON, _OFF, _TEXT = (60, 220, 60), (150, 150, 150), (255, 255, 255)

@@ -66,7 +66,7 @@ def load_effects(specs: list[str]) -> list[Any]:
 
 def signals_fn() -> Callable[[np.ndarray], dict[str, float]] | None:
     try:
-        from edge.expressions import compute_signals
+        from edge.signals import compute_signals
     except ImportError:
         return None
     return compute_signals

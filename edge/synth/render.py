@@ -18,9 +18,9 @@ import numpy as np
 
 from edge.landmarks68 import N_POINTS
 from edge.shape_model import ShapeModel
+from edge.synth.animate import apply_expressions
 from edge.synth.background import make_background
 from edge.synth.compose import NoiseTiles, blend_face
-from edge.synth.expressions import apply_expressions
 from edge.synth.scenarios import EXPRESSIONS, SCENARIOS, FaceState, make_script
 from edge.synth.signals import hash_u64, rng_for
 from edge.synth.texture import TEXTURE_IOD, MeanFace

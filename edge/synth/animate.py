@@ -1,4 +1,5 @@
-"""Expression offsets on a 68-point shape: blink, smile, mouth open, brow raise.
+"""Animating the synthetic face: expression offsets on a 68-point shape (blink, smile, mouth
+open, brow raise). Measuring expressions on tracked points is edge/signals.py.
 
 Applied in the face's own frame (before head pose), in units of the face's own eye and
 mouth size, so they look the same on every identity and at every distance. The result

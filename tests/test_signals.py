@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.expressions import Calibration, compute_signals, events, raw_measures
 from edge.landmarks68 import FLIP_PERMUTATION
+from edge.signals import Calibration, compute_signals, events, raw_measures
 from edge.synth import SyntheticFace
 
 N_FRAMES = 600
@@ -87,7 +87,7 @@ def test_events_use_the_calibrated_thresholds(tmp_path):
 
 
 def test_calibration_on_the_data_separates_closed_from_open_eyes(w300):
-    from convert.expressions import calibrate, collect
+    from convert.signal_thresholds import calibrate, collect
 
     cal, info = calibrate(collect([w300]))
     ear = cal.measures["ear"]

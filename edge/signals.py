@@ -3,8 +3,9 @@
 Every measure is taken in the face's own frame (the mean shape fitted to the points by a
 similarity), so it does not change with the face's size, position or roll. Raw measures
 become 0..1 scores against a neutral value and a "full" value calibrated on the annotated
-data (`convert/expressions.py` -> models/expressions.json); the events (blink, smile,
-mouth open) fire when a score passes its calibrated threshold.
+data (`edgetrack train expressions`, convert/signal_thresholds.py -> models/expressions.json);
+the events (blink, smile, mouth open) fire when a score passes its calibrated threshold.
+Measuring only: the synthetic face's expressions are animated in edge/synth/animate.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from edge.paths import model_path
 CALIBRATION_FILE = "expressions.json"
 
 # Fallbacks when models/expressions.json is absent: values from a calibration run on the
-# shared data (see convert/expressions.py), so a bare checkout still gives sensible signals.
+# shared data (see convert/signal_thresholds.py), so a bare checkout still gives sensible signals.
 DEFAULTS: dict[str, dict[str, float]] = {
     "ear": {"neutral": 0.296, "full": 0.008, "threshold": 0.152},
     "mouth_gap": {"neutral": 0.0, "full": 0.291, "threshold": 0.463},

@@ -1,6 +1,6 @@
 """Calibrate the expression signals on the annotated data -> models/expressions.json.
 
-Measures (edge.expressions.raw_measures) are taken on every annotated face of the train
+Measures (edge.signals.raw_measures) are taken on every annotated face of the train
 split of each dataset, then:
   * blink: a two-component Gaussian mixture over the eye aspect ratio (closed eyes are a
     small, separate mode near 0); the threshold is halfway between the two modes (a
@@ -11,8 +11,8 @@ split of each dataset, then:
     measure (the data's two-class boundary: open/closed, smiling/not) falls on that scale;
     brow raise (one mode, no natural split) fires halfway to "full".
 
-    python -m convert.expressions [--data DIR ...] [--out models/expressions.json]
-    (also `edgetrack train expressions` once registered)
+    python -m convert.signal_thresholds [--data DIR ...] [--out models/expressions.json]
+    (also `edgetrack train expressions`)
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 
 from edge.data.readers import load_dataset
 from edge.data.split import load_or_make_split
-from edge.expressions import CALIBRATION_FILE, Calibration, raw_measures
 from edge.paths import data_root, model_path
+from edge.signals import CALIBRATION_FILE, Calibration, raw_measures
 
 DATASETS = ("300w-train", "ytf68")
 
