@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from edge.landmarks68 import N_POINTS
+from edge.landmarks68 import BROW_ANCHORS, N_POINTS, eye_centres
 
 N_FOREHEAD = 5
 N_BOUNDARY = 8
@@ -32,15 +32,13 @@ def extend_points(points: np.ndarray, margin: float = 0.35, ring_from: np.ndarra
         own = extend_points(points, margin)
         own[N_POINTS + N_FOREHEAD :] = extend_points(ring_from, margin)[N_POINTS + N_FOREHEAD :]
         return own
-    eye_l = pts[36:42].mean(0)
-    eye_r = pts[42:48].mean(0)
+    eye_l, eye_r = eye_centres(pts)  # image left, image right
     centre = pts.mean(0)
     across = eye_r - eye_l
     iod = max(np.linalg.norm(across), 1e-6)
     ux = across / iod
     uy = np.array([-ux[1], ux[0]])  # points down the face
-    brow_idx = [17, 19, 21, 24, 26]
-    forehead = pts[brow_idx] - uy * 0.6 * iod
+    forehead = pts[BROW_ANCHORS] - uy * 0.6 * iod
     half_w = (np.abs((pts - centre) @ ux).max()) * (1 + margin)
     half_h = (np.abs((pts - centre) @ uy).max()) * (1 + margin) + 0.6 * iod
     ring = []

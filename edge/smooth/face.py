@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.geometry import Similarity, fit_similarity
-from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT
+from edge.landmarks68 import interocular
 from edge.shape_model import ShapeModel
 from edge.smooth.one_euro import OneEuro
 
@@ -33,7 +33,7 @@ def reference_shape() -> np.ndarray:
     """The mean shape, centred, inter-ocular distance 1: the frame the shape is filtered in."""
     mean = ShapeModel.load().mean.astype(np.float64)
     mean = mean - mean.mean(0)
-    return mean / np.linalg.norm(mean[OUTER_EYE_LEFT] - mean[OUTER_EYE_RIGHT])
+    return mean / interocular(mean)
 
 
 class _FaceFilter:

@@ -13,6 +13,7 @@ import numpy as np
 
 from edge.faces import TrackedFace
 from edge.imaging import to_grey
+from edge.landmarks68 import interocular
 
 LK = {"winSize": (15, 15), "maxLevel": 2, "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)}
 
@@ -42,7 +43,7 @@ class FlowFusion:
             if old is not None and self.prev_grey is not None:
                 moved, status, _ = cv2.calcOpticalFlowPyrLK(self.prev_grey, grey, old.reshape(-1, 1, 2), None, **LK)
                 moved = moved.reshape(-1, 2)
-                iod = float(np.linalg.norm(raw[36] - raw[45])) or 1.0
+                iod = float(interocular(raw)) or 1.0
                 ok = (status.reshape(-1) == 1) & (np.linalg.norm(moved - raw, axis=1) < self.max_err_iod * iod)
                 fused = raw.copy()
                 fused[ok] = self.weight * moved[ok] + (1 - self.weight) * raw[ok]
