@@ -5,6 +5,8 @@ A TOML table flattens into its keys with the table name as prefix, so
 `[smooth] min_cutoff = 1.0` and `smooth_min_cutoff = 1.0` are the same option
 (and `[smooth] enabled = true` is `smooth = true`).
 A bad value is one line naming the key, the value and what is allowed.
+`resolve` hands back a `RunConfig`: frozen, one typed field per Option (made from the table,
+so the table stays the one list), read as `cfg.max_faces`; change one with dataclasses.replace.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +180,23 @@ def load_file(path: Path) -> dict[str, Any]:
     return {k: coerce(k, v, f"config {path}") for k, v in _flatten(raw).items()}
 
 
-def resolve(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+def _field(opt: Option) -> tuple[str, Any, Any]:
+    """(name, type, default) of the RunConfig field for an option; a list option is a tuple there (frozen all through)."""
+    if opt.kind is list:
+        return opt.key, tuple[str, ...], field(default=tuple(opt.default))
+    return opt.key, opt.kind, field(default=opt.default)
+
+
+RunConfig = make_dataclass(
+    "RunConfig",
+    [_field(o) for o in OPTIONS] + [("config_path", str, field(default=""))],  # the TOML file read ("" = none)
+    frozen=True,
+)
+RunConfig.__module__ = __name__
+RunConfig.__doc__ = "What `edgetrack run` and `bench` run with: one field per Option in OPTIONS, plus config_path."
+
+
+def resolve(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> RunConfig:
     """Defaults, then the config file, then the flags that were given."""
     cfg = {o.key: (defaults or {}).get(o.key, o.default) for o in OPTIONS}
     path = getattr(args, "config", None)
@@ -190,5 +208,5 @@ def resolve(args: argparse.Namespace, defaults: dict[str, Any] | None = None) ->
         value = getattr(args, opt.key, None)
         if value is not None:
             cfg[opt.key] = coerce(opt.key, value, f"option {flag(opt.key)}")
-    cfg["config_path"] = str(path) if path else ""
-    return cfg
+    cfg = {k: tuple(v) if BY_KEY[k].kind is list else v for k, v in cfg.items()}
+    return RunConfig(**cfg, config_path=str(path) if path else "")

@@ -73,9 +73,9 @@ def test_mirror_and_rotate_options():
     p = argparse.ArgumentParser()
     config.add_arguments(p)
     cfg = config.resolve(p.parse_args(["--mirror", "--rotate", "270"]))
-    assert (cfg["mirror"], cfg["rotate"]) == (True, 270)
+    assert (cfg.mirror, cfg.rotate) == (True, 270)
     cfg = config.resolve(p.parse_args([]))
-    assert (cfg["mirror"], cfg["rotate"], cfg["overlay"]) == (False, 0, "points")
+    assert (cfg.mirror, cfg.rotate, cfg.overlay) == (False, 0, "points")
     with pytest.raises(ValueError, match="'rotate' must be one of 0, 90, 180, 270, got 45"):
         config.resolve(p.parse_args(["--rotate", "45"]))
 
@@ -83,15 +83,15 @@ def test_mirror_and_rotate_options():
 def test_overlay_option_takes_modes_and_old_true_false(tmp_path):
     p = argparse.ArgumentParser()
     config.add_arguments(p)
-    assert config.resolve(p.parse_args(["--overlay", "debug"]))["overlay"] == "debug"
-    assert config.resolve(p.parse_args(["--overlay"]))["overlay"] == "points"
-    assert config.resolve(p.parse_args(["--no-overlay"]))["overlay"] == "none"
-    assert config.resolve(p.parse_args(["--overlay", "false"]))["overlay"] == "none"
+    assert config.resolve(p.parse_args(["--overlay", "debug"])).overlay == "debug"
+    assert config.resolve(p.parse_args(["--overlay"])).overlay == "points"
+    assert config.resolve(p.parse_args(["--no-overlay"])).overlay == "none"
+    assert config.resolve(p.parse_args(["--overlay", "false"])).overlay == "none"
     old = tmp_path / "old.toml"
     old.write_text("overlay = true\n")  # a config file from before the modes
-    assert config.resolve(p.parse_args(["--config", str(old)]))["overlay"] == "points"
+    assert config.resolve(p.parse_args(["--config", str(old)])).overlay == "points"
     old.write_text("overlay = false\n")
-    assert config.resolve(p.parse_args(["--config", str(old)]))["overlay"] == "none"
+    assert config.resolve(p.parse_args(["--config", str(old)])).overlay == "none"
     with pytest.raises(ValueError, match="'overlay' must be one of none, points, debug, got 'all'"):
         config.resolve(p.parse_args(["--overlay", "all"]))
 

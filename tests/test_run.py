@@ -89,8 +89,8 @@ def test_flags_override_the_file_which_overrides_defaults(tmp_path):
     p = argparse.ArgumentParser()
     config.add_arguments(p)
     cfg = config.resolve(p.parse_args(["--config", str(cfg_file), "--max-faces", "2", "--effect", "a", "--effect", "b:1"]))
-    assert cfg["max_faces"] == 2 and cfg["display"] == "none" and cfg["smooth_min_cutoff"] == 0.5 and cfg["smooth"] is False
-    assert cfg["effect"] == ["a", "b:1"] and cfg["threads"] == 1
+    assert cfg.max_faces == 2 and cfg.display == "none" and cfg.smooth_min_cutoff == 0.5 and cfg.smooth is False
+    assert cfg.effect == ("a", "b:1") and cfg.threads == 1
 
 
 def test_unknown_source_and_display(capsys):

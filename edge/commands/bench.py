@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +53,15 @@ def format_stages(table: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def timing(cfg: dict, warmup: int) -> dict:
+def timing(cfg: config.RunConfig, warmup: int) -> dict:
     from edge.service.runtime import Runtime
 
-    cfg = dict(cfg, frames=cfg["frames"] + warmup)
+    cfg = replace(cfg, frames=cfg.frames + warmup)
     rt = Runtime(cfg, log=log, record=True)
     res = rt.run()
     n = res.frames - warmup
     if n < 2:
-        raise ValueError(f"only {res.frames} frames came from {cfg['source']}; lower --warmup or give a longer source")
+        raise ValueError(f"only {res.frames} frames came from {cfg.source}; lower --warmup or give a longer source")
     wall = res.frame_end[-1] - res.frame_end[warmup - 1] if warmup > 0 else res.wall_s
     fps = (n - (1 if warmup > 0 else 0)) / wall if warmup > 0 else n / wall
     table = stage_table(res.stage_ms, warmup)
@@ -70,12 +71,12 @@ def timing(cfg: dict, warmup: int) -> dict:
         "fps_without_capture": round(1000.0 / per_frame, 1) if per_frame > 0 else float("inf"),
         "frames": n,
         "source": res.source,
-        "width": cfg["width"],
-        "height": cfg["height"],
+        "width": cfg.width,
+        "height": cfg.height,
         "landmarker": res.landmarker,
         "delegate": rt.delegate,
-        "threads": cfg["threads"],
-        "effects": cfg["effect"],
+        "threads": cfg.threads,
+        "effects": list(cfg.effect),
         "display": res.display,
         "faces_per_frame": round(float(np.mean(res.faces_per_frame[warmup:])), 3),
         "detector_full_frame_calls": rt.tracker.stats.detect_calls,
@@ -96,12 +97,12 @@ def main(args: argparse.Namespace) -> int:
     if args.soak:
         from edge.evaluate.soak import soak
 
-        report = soak(cfg, frames=cfg["frames"], dropout_every=args.dropout_every, scenario=args.scenario or "soak",
+        report = soak(cfg, frames=cfg.frames, dropout_every=args.dropout_every, scenario=args.scenario or "soak",
                       pace_fps=args.camera_rate, log=log)  # fmt: skip
     elif args.truth:
         from edge.evaluate.tracking import evaluate_tracking, format_tracking
 
-        report = evaluate_tracking(cfg, frames=cfg["frames"], scenario=args.scenario or "default", log=log)
+        report = evaluate_tracking(cfg, frames=cfg.frames, scenario=args.scenario or "default", log=log)
         print(format_tracking(report))
     else:
         report = timing(cfg, args.warmup)

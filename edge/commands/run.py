@@ -23,8 +23,8 @@ def log(msg: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     cfg = config.resolve(args)
-    if cfg["config_path"]:
-        log(f"config: {cfg['config_path']}")
+    if cfg.config_path:
+        log(f"config: {cfg.config_path}")
     from edge.service.runtime import Runtime
 
     stop = StopFlag().install()
@@ -40,6 +40,6 @@ def main(args: argparse.Namespace) -> int:
     skipped = len(getattr(rt.source, "unreadable", ()))
     if skipped:
         log(f"{skipped} unreadable image(s) skipped, each named above")
-    if cfg["landmarks_out"]:
-        log(f"landmarks written to {cfg['landmarks_out']}")
+    if cfg.landmarks_out:
+        log(f"landmarks written to {cfg.landmarks_out}")
     return 0

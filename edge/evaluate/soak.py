@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from edge.config import RunConfig
 from edge.displays import make_display
 from edge.evaluate.flaky import FlakySource
 from edge.evaluate.tracking import match_counts
@@ -29,7 +31,7 @@ def rss_bytes() -> int:
 
 
 def soak(
-    cfg: dict,
+    cfg: RunConfig,
     frames: int = 20000,
     dropout_every: int = 2000,
     scenario: str = "soak",
@@ -59,10 +61,10 @@ def soak(
             rss.append((i, rss_bytes()))
         count[0] += 1
 
-    inner = SyntheticSource(cfg["width"], cfg["height"], scenario=scenario, live=True)
+    inner = SyntheticSource(cfg.width, cfg.height, scenario=scenario, live=True)
     source = FlakySource(inner, every=dropout_every, down_opens=3, pace_fps=pace_fps)
-    cfg = dict(cfg, frames=frames, landmarks_out="", realtime=False, loop=False, max_faces=max(2, cfg["max_faces"]))
-    rt = Runtime(cfg, log=log, source=source, display=make_display(cfg["display"], http_port=cfg["http_port"], log=log), on_frame=on_frame)
+    cfg = replace(cfg, frames=frames, landmarks_out="", realtime=False, loop=False, max_faces=max(2, cfg.max_faces))
+    rt = Runtime(cfg, log=log, source=source, display=make_display(cfg.display, http_port=cfg.http_port, log=log), on_frame=on_frame)
     t0 = time.monotonic()
     res = rt.run()
     wall = time.monotonic() - t0
@@ -77,7 +79,7 @@ def soak(
         "frames": n,
         "scenario": scenario,
         "camera_fps": pace_fps,
-        "max_faces": cfg["max_faces"],
+        "max_faces": cfg.max_faces,
         "wall_s": round(wall, 1),
         "fps": round(n / wall, 1),
         "landmarker": rt.landmarker.name,

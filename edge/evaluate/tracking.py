@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from edge.config import RunConfig
 from edge.displays import NoDisplay
 from edge.evaluate.metrics import interocular, nme_interocular
 from edge.sources import SyntheticSource
@@ -183,18 +185,18 @@ def summarise(col: Collector) -> dict[str, Any]:
     return out
 
 
-def evaluate_tracking(cfg: dict, frames: int, scenario: str = "default", log: Callable[[str], None] | None = None) -> dict:
+def evaluate_tracking(cfg: RunConfig, frames: int, scenario: str = "default", log: Callable[[str], None] | None = None) -> dict:
     """Runs the real runtime on the synthetic face (display none) and scores raw vs smoothed."""
     from edge.service.runtime import Runtime
 
     log = log or (lambda m: print(m, file=sys.stderr))
-    cfg = dict(cfg, frames=frames, smooth=True, landmarks_out="", effect=[], realtime=False, loop=False)
+    cfg = replace(cfg, frames=frames, smooth=True, landmarks_out="", effect=(), realtime=False, loop=False)
     report: dict[str, Any] = {"scenario": scenario, "frames": frames}
     variants = [("1euro", False), ("1euro+flow", True)]
     for name, flow in variants:
-        src = SyntheticSource(cfg["width"], cfg["height"], scenario=scenario)
+        src = SyntheticSource(cfg.width, cfg.height, scenario=scenario)
         col = Collector(src.truth_of)
-        rt = Runtime(dict(cfg, smooth_flow=flow), log=log, source=src, display=NoDisplay(), on_frame=col)
+        rt = Runtime(replace(cfg, smooth_flow=flow), log=log, source=src, display=NoDisplay(), on_frame=col)
         res = rt.run()
         report.setdefault("landmarker", rt.landmarker.name)
         report[name] = summarise(col) | {"fps": round(res.fps, 1)}

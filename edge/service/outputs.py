@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edge.config import RunConfig
 from edge.sources.images import IMAGE_SUFFIXES
 
 
@@ -85,7 +86,7 @@ def _looks_like_landmarks(path: Path) -> bool:
     return first in (b"", b"{")
 
 
-def check_outputs(cfg: dict[str, Any], source: Any = None, display: Any = None) -> None:
+def check_outputs(cfg: RunConfig, source: Any = None, display: Any = None) -> None:
     """Raise one line (ValueError / FileNotFoundError) when an output would destroy an input or cannot be written."""
     try:
         _check_outputs(cfg, source, display)
@@ -95,23 +96,23 @@ def check_outputs(cfg: dict[str, Any], source: Any = None, display: Any = None) 
         raise ValueError(f"cannot use {exc.filename} as an output ({exc.strerror}); give another file name") from None
 
 
-def _check_outputs(cfg: dict[str, Any], source: Any, display: Any) -> None:
-    files, folders = _source_inputs(cfg.get("source", ""), source)
-    for key, what in (("config_path", "--config file"), ("model", "--model file")):
-        if cfg.get(key):
-            files.append((what, Path(cfg[key])))
+def _check_outputs(cfg: RunConfig, source: Any, display: Any) -> None:
+    files, folders = _source_inputs(cfg.source, source)
+    for path, what in ((cfg.config_path, "--config file"), (cfg.model, "--model file")):
+        if path:
+            files.append((what, Path(path)))
 
     outputs: list[tuple[str, Path]] = []
-    video = _display_path(cfg.get("display", ""), display)
+    video = _display_path(cfg.display, display)
     if video is not None:
         outputs.append(("video", _check_path("video", video)))
-    if cfg.get("landmarks_out"):
-        outputs.append(("landmarks", _check_path("landmarks", cfg["landmarks_out"])))
+    if cfg.landmarks_out:
+        outputs.append(("landmarks", _check_path("landmarks", cfg.landmarks_out)))
 
     for kind, p in outputs:
         named = [p]
-        if kind == "landmarks" and cfg.get("landmarks_out_max_mb", 0):
-            keep = int(cfg.get("landmarks_out_keep", 1))
+        if kind == "landmarks" and cfg.landmarks_out_max_mb:
+            keep = int(cfg.landmarks_out_keep)
             named += [p.with_name(f"{p.name}.{i}") for i in range(1, keep + 1)]  # the names rotation will use
         for name in named:
             also = "" if name == p else f" (its rotated name {name.name})"

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.config import RunConfig
 from edge.displays import Display, draw_overlay, make_display
 from edge.displays.overlay import overlay_mode, to_bgr
 from edge.faces import TrackedFace
@@ -90,7 +91,7 @@ class RunResult:
 class Runtime:
     def __init__(
         self,
-        cfg: dict[str, Any],
+        cfg: RunConfig,
         log: Callable[[str], None] | None = None,
         source: Source | None = None,
         display: Display | None = None,
@@ -102,25 +103,25 @@ class Runtime:
         self.cfg = cfg
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         check_outputs(cfg, source, display)  # before anything opens: an output never writes over an input
-        set_threads(cfg["threads"])
-        self.source = source or make_source(cfg["source"], cfg["width"], cfg["height"], cfg["camera_fps"], log=self.log)
-        self.display = display or make_display(cfg["display"], cfg["http_host"], cfg["http_port"], cfg["fb_device"], log=self.log)
-        self.landmarker, why = pick_landmarker(cfg["landmarker"], cfg["threads"], cfg["delegate"], cfg["model"])
+        set_threads(cfg.threads)
+        self.source = source or make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps, log=self.log)
+        self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device, log=self.log)
+        self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model)
         self.log(why)
         from edge.detect import make_detector
 
-        detector = make_detector(cfg["detector"])
+        detector = make_detector(cfg.detector)
         self.tracker = Tracker(
-            self.landmarker, detector, cfg["max_faces"], cfg["redetect_score"], cfg["detect_every"], cfg["verify_every"]
+            self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every
         )
-        params = SmoothParams(cfg["smooth_min_cutoff"], cfg["smooth_beta"], cfg["smooth_pose_min_cutoff"], cfg["smooth_pose_beta"])
-        self.smoother = FaceSmoother(params) if cfg["smooth"] else None
+        params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
+        self.smoother = FaceSmoother(params) if cfg.smooth else None
         self.flow = None
-        if cfg["smooth"] and cfg["smooth_flow"]:
+        if cfg.smooth and cfg.smooth_flow:
             from edge.smooth.flow import FlowFusion
 
             self.flow = FlowFusion()
-        self.effects = load_effects(cfg["effect"])
+        self.effects = load_effects(cfg.effect)
         self.signals = signals_fn()
         self.stop = stop
         self.notifier = notifier
@@ -128,11 +129,11 @@ class Runtime:
         self.on_frame = on_frame
         self.feed: FrameByFrame | LatestFrame | None = None
         self.out_file = None
-        self.delegate = describe_delegate(self.landmarker, cfg["delegate"])
+        self.delegate = describe_delegate(self.landmarker, cfg.delegate)
         self.info = f"{self.landmarker.name} / {self.delegate}"
         self.fps = 0.0
-        self.orient = Orientation(cfg.get("mirror", False), cfg.get("rotate", 0))  # applied to each frame as captured
-        self.overlay = overlay_mode(cfg.get("overlay", "points"))
+        self.orient = Orientation(cfg.mirror, cfg.rotate)  # applied to each frame as captured
+        self.overlay = overlay_mode(cfg.overlay)
 
     def _media_time(self, frame, t_start: float) -> float:
         if self.source.live:
@@ -153,9 +154,9 @@ class Runtime:
     def run(self) -> RunResult:
         cfg = self.cfg
         res = RunResult(landmarker=self.landmarker.name, source=self.source.name, display=self.display.name)
-        self.feed = make_feed(self.source, loop=cfg["loop"], realtime=cfg["realtime"])
-        if cfg["landmarks_out"]:  # appended in whole lines (integrators can tail it live), rotated by size
-            self.out_file = LandmarksWriter(cfg["landmarks_out"], cfg.get("landmarks_out_max_mb", 64.0), cfg.get("landmarks_out_keep", 3))
+        self.feed = make_feed(self.source, loop=cfg.loop, realtime=cfg.realtime)
+        if cfg.landmarks_out:  # appended in whole lines (integrators can tail it live), rotated by size
+            self.out_file = LandmarksWriter(cfg.landmarks_out, cfg.landmarks_out_max_mb, cfg.landmarks_out_keep)
             self.out_file.open()
         opened_display = False
         t_start = time.monotonic()
@@ -165,7 +166,7 @@ class Runtime:
         last_frame = t_start
         try:
             self.feed.start()
-            self.display.open(*self.orient.size(cfg["width"], cfg["height"]), float(self.source.fps or 30.0))
+            self.display.open(*self.orient.size(cfg.width, cfg.height), float(self.source.fps or 30.0))
             opened_display = True
             if self.display.where:
                 self.log(f"display: {self.display.name} -> {self.display.where}")
@@ -173,8 +174,8 @@ class Runtime:
                 port = self.display.where.rstrip("/").rsplit(":", 1)[-1]
                 self.log(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
             while not self._stopped():
-                if cfg["frames"] and res.frames >= cfg["frames"]:
-                    res.ended_by = f"--frames {cfg['frames']}"
+                if cfg.frames and res.frames >= cfg.frames:
+                    res.ended_by = f"--frames {cfg.frames}"
                     break
                 t0 = time.perf_counter()
                 try:
@@ -185,7 +186,7 @@ class Runtime:
                             ready = True  # up and waiting for the camera: better than a start timeout and a restart loop
                             self.notifier.ready(f"waiting for {self.source.name}")
                         self.notifier.watchdog()
-                    if time.monotonic() - last_status > cfg["status_every"]:
+                    if time.monotonic() - last_status > cfg.status_every:
                         last_status = time.monotonic()
                         why = self.feed.stats.last_error or "no frame yet"
                         self.log(f"waiting for {self.source.name} ({time.monotonic() - last_frame:.0f} s without a frame: {why}); retrying")
@@ -268,7 +269,7 @@ class Runtime:
                         self.notifier.ready(f"tracking {self.source.name} -> {self.display.name}")
                     self.notifier.watchdog(now)
                 self.display.status(fps=self.fps, frame=frame.index, faces=len(faces), info=self.info)
-                if now - last_status >= cfg["status_every"]:
+                if now - last_status >= cfg.status_every:
                     last_status = now
                     text = f"{self.fps:.1f} fps, frame {frame.index}, {len(faces)} face(s), {self.source.name} -> {self.display.name}"
                     self.log(text)

@@ -1,0 +1,84 @@
+"""RunConfig: one typed, frozen field per option of the one OPTIONS table, each option read by the code
+that uses it (`cfg.<key>`), and `bench` taking every option `run` takes."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from edge import config
+from edge.config import OPTIONS, RunConfig
+
+EDGE = Path(__file__).resolve().parents[1] / "edge"
+
+
+@pytest.fixture(autouse=True)
+def no_system_config(monkeypatch):
+    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
+
+
+def test_run_config_has_one_typed_field_per_option():
+    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    assert list(fields) == [o.key for o in OPTIONS] + ["config_path"]
+    for opt in OPTIONS:
+        f = fields[opt.key]
+        assert f.type == (tuple[str, ...] if opt.kind is list else opt.kind), opt.key
+        assert f.default == (tuple(opt.default) if opt.kind is list else opt.default), opt.key
+
+
+def test_run_config_is_frozen_and_changed_by_replace():
+    cfg = RunConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.max_faces = 2
+    two = dataclasses.replace(cfg, max_faces=2)
+    assert (cfg.max_faces, two.max_faces) == (1, 2)
+
+
+def test_resolve_gives_a_run_config_of_checked_values(tmp_path):
+    p = argparse.ArgumentParser()
+    config.add_arguments(p)
+    toml = tmp_path / "c.toml"
+    toml.write_text('effect = ["mask:glasses"]\n[smooth]\nbeta = 2\n')
+    cfg = config.resolve(p.parse_args(["--config", str(toml), "--threads", "2", "--no-smooth-flow"]))
+    assert isinstance(cfg, RunConfig)
+    assert (cfg.threads, cfg.smooth_flow, cfg.smooth_beta, cfg.effect) == (2, False, 2.0, ("mask:glasses",))
+    assert type(cfg.smooth_beta) is float and cfg.config_path == str(toml)
+    assert config.resolve(p.parse_args([])).config_path == ""
+
+
+def _cfg_reads() -> set[str]:
+    """Attribute names read off a `cfg` (`cfg.x`, `self.cfg.x`) anywhere in edge/ except config.py itself."""
+    seen: set[str] = set()
+    for path in EDGE.rglob("*.py"):
+        if path.name == "config.py" and path.parent == EDGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute):
+                owner = node.value
+                name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
+                if name == "cfg":
+                    seen.add(node.attr)
+    return seen
+
+
+def test_every_option_is_read_by_the_code_that_uses_it():
+    reads = _cfg_reads()
+    unread = [o.key for o in OPTIONS if o.key not in reads]
+    assert not unread, f"options nothing reads as cfg.<key>: {unread}"
+    unknown = reads - {f.name for f in dataclasses.fields(RunConfig)}
+    assert not unknown, f"cfg.<name> read but not a RunConfig field: {sorted(unknown)}"
+
+
+def test_bench_takes_every_run_option():
+    from edge.commands import bench
+
+    p = argparse.ArgumentParser()
+    bench.add_arguments(p)
+    flags = {a for action in p._actions for a in action.option_strings}
+    assert {config.flag(o.key) for o in OPTIONS} <= flags
+    cfg = config.resolve(p.parse_args(["--max-faces", "3", "--no-smooth"]), bench.BENCH_DEFAULTS)
+    assert (cfg.max_faces, cfg.smooth, cfg.source, cfg.display, cfg.frames) == (3, False, "synthetic", "none", 1000)
