@@ -17,6 +17,23 @@ from edge.effects import parse_args, parse_float
 from edge.effects.reshape import model_offsets, reshape_face, shared_model
 from edge.faces import TrackedFace
 from edge.geometry import fit_similarity
+from edge.landmarks68 import (
+    BROWS,
+    CHIN,
+    JAW,
+    LEFT_EYE,
+    MOUTH,
+    MOUTH_CORNERS,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    NOSE,
+    NOSE_BASE,
+    NOSE_BRIDGE,
+    NOSE_TIP,
+    NOSTRILS,
+    RIGHT_EYE,
+    interocular,
+)
 
 
 def _scale_about(mean: np.ndarray, idx, centre_idx, sx: float, sy: float) -> np.ndarray:
@@ -29,11 +46,12 @@ def _scale_about(mean: np.ndarray, idx, centre_idx, sx: float, sy: float) -> np.
 def _smile(mean: np.ndarray, iod: float) -> np.ndarray:
     d = np.zeros_like(mean)
     # corners out and up, the lips between them follow by how close they are to a corner
-    for corner, inner, side in ((48, 60, -1), (54, 64, 1)):
-        d[[corner, inner]] = [side * 0.07 * iod, -0.07 * iod]
-    for i, w in ((49, 0.5), (53, 0.5), (59, 0.6), (55, 0.6), (58, 0.25), (56, 0.25), (61, 0.4), (63, 0.4), (67, 0.4), (65, 0.4)):
-        side = -1 if mean[i, 0] < mean[[48, 54], 0].mean() else 1
-        d[i] = [side * 0.04 * iod * w, -0.06 * iod * w]
+    for m, side in ((MOUTH_RIGHT, -1), (MOUTH_LEFT, 1)):
+        d[[m.corner, m.inner_corner]] = [side * 0.07 * iod, -0.07 * iod]
+    for m in (MOUTH_RIGHT, MOUTH_LEFT):
+        for i, w in ((m.upper, 0.5), (m.lower, 0.6), (m.lower_2, 0.25), (m.inner_upper, 0.4), (m.inner_lower, 0.4)):
+            side = -1 if mean[i, 0] < mean[MOUTH_CORNERS, 0].mean() else 1
+            d[i] = [side * 0.04 * iod * w, -0.06 * iod * w]
     return d
 
 
@@ -44,31 +62,32 @@ def _frown(mean: np.ndarray, iod: float) -> np.ndarray:
 
 
 def _wide_eyes(mean: np.ndarray, iod: float) -> np.ndarray:
-    d = _scale_about(mean, range(36, 42), range(36, 42), 0.25, 0.9) + _scale_about(mean, range(42, 48), range(42, 48), 0.25, 0.9)
-    d[17:27, 1] -= 0.05 * iod  # brows go up with the lids
+    d = _scale_about(mean, RIGHT_EYE, RIGHT_EYE, 0.25, 0.9) + _scale_about(mean, LEFT_EYE, LEFT_EYE, 0.25, 0.9)
+    d[BROWS, 1] -= 0.05 * iod  # brows go up with the lids
     return d
 
 
 def _long_chin(mean: np.ndarray, iod: float) -> np.ndarray:
     d = np.zeros_like(mean)
-    for i in range(3, 14):
-        d[i, 1] = 0.28 * iod * np.exp(-(((i - 8) / 2.5) ** 2))
+    for i in range(CHIN - 5, CHIN + 6):
+        d[i, 1] = 0.28 * iod * np.exp(-(((i - CHIN) / 2.5) ** 2))
     return d
 
 
 def _big_nose(mean: np.ndarray, iod: float) -> np.ndarray:
-    return _scale_about(mean, range(29, 36), [30, 33], 0.45, 0.3)
+    lower_nose = np.r_[NOSE_BRIDGE[2:], NOSTRILS]  # the bridge's lower half and the base
+    return _scale_about(mean, lower_nose, [NOSE_TIP, NOSE_BASE], 0.45, 0.3)
 
 
 def _small_mouth(mean: np.ndarray, iod: float) -> np.ndarray:
-    return _scale_about(mean, range(48, 68), range(48, 68), -0.35, -0.2)
+    return _scale_about(mean, MOUTH, MOUTH, -0.35, -0.2)
 
 
 def _slim(mean: np.ndarray, iod: float) -> np.ndarray:
     d = np.zeros_like(mean)
-    centre_x = mean[27:36, 0].mean()
-    for i in range(2, 15):
-        d[i, 0] = -(mean[i, 0] - centre_x) * 0.12 * min(1.0, abs(i - 8) / 3)
+    centre_x = mean[NOSE, 0].mean()
+    for i in JAW[2:-2]:  # the jaw below the ears
+        d[i, 0] = -(mean[i, 0] - centre_x) * 0.12 * min(1.0, abs(i - CHIN) / 3)
     return d
 
 
@@ -86,7 +105,7 @@ PRESETS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 def preset_field(name: str, strength: float = 1.0) -> np.ndarray:
     """Displacement (68, 2) of a preset in the mean face's frame."""
     mean = shared_model().mean
-    iod = float(np.linalg.norm(mean[45] - mean[36]))
+    iod = float(interocular(mean))
     return PRESETS[name](mean, iod) * strength
 
 

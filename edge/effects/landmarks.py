@@ -7,14 +7,15 @@ import numpy as np
 
 from edge.effects import parse_args, parse_float
 from edge.faces import TrackedFace
+from edge.landmarks68 import REGIONS, interocular
 
 # One colour per region (BGR), so a swapped eye/brow is visible at a glance.
 _COLOURS = [
-    (range(0, 17), (255, 200, 0)),
-    (range(17, 27), (0, 200, 255)),
-    (range(27, 36), (0, 255, 120)),
-    (range(36, 48), (255, 80, 255)),
-    (range(48, 68), (60, 60, 255)),
+    (REGIONS["jaw"], (255, 200, 0)),
+    (REGIONS["brows"], (0, 200, 255)),
+    (REGIONS["nose"], (0, 255, 120)),
+    (REGIONS["eyes"], (255, 80, 255)),
+    (REGIONS["mouth"], (60, 60, 255)),
 ]
 
 
@@ -27,11 +28,11 @@ class LandmarksEffect:
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
         for face in faces:
             pts = np.asarray(face.points, dtype=np.float64)
-            iod = float(np.linalg.norm(pts[45] - pts[36]))
+            iod = float(interocular(pts))
             r = self.radius or max(1.0, iod / 40.0)
             shift = 4  # sub-pixel drawing: coordinates in 1/16 pixel
             for idx, colour in _COLOURS:
-                for x, y in pts[list(idx)]:
+                for x, y in pts[idx]:
                     cv2.circle(frame, (int(round(x * 16)), int(round(y * 16))), int(round(r * 16)), colour, -1, cv2.LINE_AA, shift)
         return frame
 

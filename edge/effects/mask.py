@@ -18,6 +18,7 @@ import numpy as np
 from edge.effects import parse_args
 from edge.faces import TrackedFace
 from edge.geometry import fit_similarity
+from edge.landmarks68 import OUTER_EYE_CORNERS
 from edge.paths import model_path
 
 MASK_DIR = "masks"
@@ -47,7 +48,7 @@ def load_mask(spec: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pos = np.array(list(anchors.values()), dtype=np.float64)
     else:
         h, w = image.shape[:2]
-        idx = np.array([36, 45])
+        idx = OUTER_EYE_CORNERS
         pos = np.array([[0.0, h / 2], [w - 1.0, h / 2]])
     return image, idx, pos
 

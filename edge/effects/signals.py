@@ -8,6 +8,7 @@ import numpy as np
 
 from edge.effects import parse_args
 from edge.faces import TrackedFace
+from edge.landmarks68 import LEFT_EYE, MOUTH_INNER, RIGHT_EYE, interocular
 from edge.signals import compute_signals, events
 
 BARS = ("blink", "mouth_open", "smile", "brow_raise")
@@ -27,11 +28,11 @@ class SignalsEffect:
             on = events(sig)
             pts = np.asarray(face.points, dtype=np.float64)
             if self.outlines:
-                for idx, key in ((range(36, 42), "blink"), (range(42, 48), "blink"), (range(60, 68), "mouth_open")):
-                    poly = (pts[list(idx)] * 16).round().astype(np.int32)
+                for idx, key in ((RIGHT_EYE, "blink"), (LEFT_EYE, "blink"), (MOUTH_INNER, "mouth_open")):
+                    poly = (pts[idx] * 16).round().astype(np.int32)
                     cv2.polylines(frame, [poly], True, _ON if on[key] else _OFF, 1, cv2.LINE_AA, 4)
             # the panel sits right of the face, or left when there is no room; a dark backing keeps it legible
-            iod = float(np.linalg.norm(pts[45] - pts[36]))
+            iod = float(interocular(pts))
             scale = float(np.clip(iod / 150.0, 0.35, 0.6))
             (label_w, text_h), _ = cv2.getTextSize("mouth open ", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)  # the longest label
             row = int(text_h * 1.9)

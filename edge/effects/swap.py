@@ -22,6 +22,7 @@ import numpy as np
 from edge.effects import parse_args, parse_float
 from edge.effects.reshape import shared_model
 from edge.faces import TrackedFace
+from edge.landmarks68 import interocular
 from edge.warp import feather, paste, triangulate, warp_region
 
 # Landmarkers tried, best first, to find the donor's points at start-up.
@@ -258,7 +259,7 @@ class SwapEffect:
 
     @staticmethod
     def _feather_px(pts: np.ndarray) -> int:
-        return max(2, int(np.linalg.norm(pts[45] - pts[36]) / 10))
+        return max(2, int(interocular(pts) / 10))
 
 
 def create(args: str) -> SwapEffect:
