@@ -22,7 +22,7 @@ from edge.displays.overlay import overlay_mode, to_bgr
 from edge.faces import TrackedFace
 from edge.service.landmarks_out import LandmarksWriter
 from edge.service.outputs import check_outputs
-from edge.smooth import FaceSmoother, SmoothParams
+from edge.smooth import Smoothing, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
 from edge.sources.orient import Orientation
 from edge.tracking import Tracker, pick_landmarker
@@ -115,12 +115,7 @@ class Runtime:
             self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every
         )
         params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
-        self.smoother = FaceSmoother(params) if cfg.smooth else None
-        self.flow = None
-        if cfg.smooth and cfg.smooth_flow:
-            from edge.smooth.flow import FlowFusion
-
-            self.flow = FlowFusion()
+        self.smoothing = Smoothing(params, flow=cfg.smooth_flow) if cfg.smooth else None
         self.effects = load_effects(cfg.effect)
         self.signals = signals_fn()
         self.stop = stop
@@ -143,10 +138,8 @@ class Runtime:
     def _new_scene(self) -> None:
         """A frame unrelated to the one before (the next photo of a folder): no track, flow or filter state carries over."""
         self.tracker.reset()
-        if self.flow is not None:
-            self.flow.reset()
-        if self.smoother is not None:
-            self.smoother.keep_only(set())
+        if self.smoothing is not None:
+            self.smoothing.reset()
 
     def _stopped(self) -> bool:
         return bool(self.stop) if self.stop is not None else False
@@ -207,11 +200,8 @@ class Runtime:
                 faces = self.tracker.update(frame.image)
                 t2 = time.perf_counter()
                 ts = self._media_time(frame, t_start)
-                if self.smoother is not None:
-                    fused = self.flow.fuse(frame.image, faces) if self.flow is not None else {}
-                    for f in faces:
-                        f.points = self.smoother.smooth(f.id, fused.get(f.id, f.raw_points), ts)
-                    self.smoother.keep_only({f.id for f in faces})
+                if self.smoothing is not None:
+                    self.smoothing.apply(frame.image, faces, ts)
                 t3 = time.perf_counter()
                 if self.signals is not None:
                     for f in faces:
