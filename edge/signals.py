@@ -18,6 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from edge.geometry import fit_similarity
+from edge.landmarks68 import (
+    BROWS,
+    EYES,
+    INNER_LIP_PAIRS,
+    JAW,
+    LEFT_EYE,
+    LOWER_LIP_BOTTOM,
+    MOUTH_CORNERS,
+    NOSE_TIP,
+    RIGHT_EYE,
+    UPPER_LIP_TOP,
+)
 from edge.paths import model_path
 
 CALIBRATION_FILE = "expressions.json"
@@ -92,19 +104,19 @@ def raw_measures(points: np.ndarray) -> dict[str, float]:
     pts = np.asarray(points, dtype=np.float64)
     sim = fit_similarity(_reference(), pts)
     local = sim.inverse().apply(pts)  # face frame: unit RMS radius, x across, y down, roll removed
-    ear_r = eye_aspect_ratio(local[36:42])  # subject's right eye (image left)
-    ear_l = eye_aspect_ratio(local[42:48])
+    ear_r = eye_aspect_ratio(local[RIGHT_EYE])  # subject's right eye (image left)
+    ear_l = eye_aspect_ratio(local[LEFT_EYE])
     # inner-lip opening (three vertical gaps between the inner lips)
-    gap = float(_dist(local[[61, 62, 63]], local[[67, 66, 65]]).mean())
+    gap = float(_dist(local[INNER_LIP_PAIRS[:, 0]], local[INNER_LIP_PAIRS[:, 1]]).mean())
     # smile: mouth corners pulled up (above the lips' centre line) and out (wider mouth)
-    corners = local[[48, 54]]
-    centre_y = 0.5 * (local[51, 1] + local[57, 1])
+    corners = local[MOUTH_CORNERS]
+    centre_y = 0.5 * (local[UPPER_LIP_TOP, 1] + local[LOWER_LIP_BOTTOM, 1])
     lift = float(centre_y - corners[:, 1].mean())
     width = float(_dist(corners[0], corners[1]))
     # brow raise: mean brow height above the eyes
-    brow = float(local[36:48, 1].mean() - local[17:27, 1].mean())
-    # yaw from the nose tip's offset between the jaw's widest points (cylinder head model)
-    left, right = float(local[30, 0] - local[0, 0]), float(local[16, 0] - local[30, 0])
+    brow = float(local[EYES, 1].mean() - local[BROWS, 1].mean())
+    # yaw from the nose tip's offset between the jaw's widest points, its two ends (cylinder head model)
+    left, right = float(local[NOSE_TIP, 0] - local[JAW[0], 0]), float(local[JAW[-1], 0] - local[NOSE_TIP, 0])
     asym = (left - right) / max(left + right, 1e-6)
     return {
         "ear_left": ear_l,

@@ -16,7 +16,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.landmarks68 import N_POINTS
+from edge.landmarks68 import (
+    INNER_LIP_PAIRS,
+    INNER_MOUTH_CORNERS,
+    LOWER_INNER_LIP,
+    MOUTH,
+    MOUTH_CORNERS,
+    MOUTH_INNER,
+    N_POINTS,
+    UPPER_INNER_CONTOUR,
+    UPPER_INNER_LIP,
+    interocular,
+)
 from edge.shape_model import ShapeModel
 from edge.synth.animate import apply_expressions
 from edge.synth.background import make_background
@@ -89,7 +100,7 @@ class SyntheticFace:
         self._used = used
         self._tris = remap[tex.triangles]
         self._src = np.ascontiguousarray(tex.extended[used])
-        self._mean_iod = float(np.linalg.norm(self.model.mean[45] - self.model.mean[36]))
+        self._mean_iod = float(interocular(self.model.mean))
         skin = tex.image[tex.alpha > 0.95]
         self._skin = np.median(skin, axis=0).astype(np.float64) if len(skin) else np.array([120.0, 140.0, 180.0])
         self._body = _body_polygons()
@@ -185,8 +196,8 @@ class SyntheticFace:
     def _draw_mouth(frame: np.ndarray, pts: np.ndarray, colour: np.ndarray, weight: float) -> None:
         """An open mouth shows a dark cavity and the upper teeth inside the inner lip contour,
         faded in with how far the expression opened it."""
-        x0, y0 = np.floor(pts[48:68].min(0)).astype(int) - 2
-        x1, y1 = np.ceil(pts[48:68].max(0)).astype(int) + 3
+        x0, y0 = np.floor(pts[MOUTH].min(0)).astype(int) - 2
+        x1, y1 = np.ceil(pts[MOUTH].max(0)).astype(int) + 3
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 <= x0 or y1 <= y0:
@@ -194,12 +205,13 @@ class SyntheticFace:
         roi = frame[y0:y1, x0:x1]
         local = pts - (x0, y0)
         cavity = np.zeros(roi.shape[:2], np.uint8)
-        cv2.fillPoly(cavity, [np.round(_closed_spline(local[60:68]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(cavity, [np.round(_closed_spline(local[MOUTH_INNER]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
         # upper teeth: a band under the upper inner lip, only where the mouth is open
-        gap = local[[65, 66, 67]].mean(0) - local[[61, 62, 63]].mean(0)
-        width = float(np.linalg.norm(local[64] - local[60])) or 1.0
+        gap = local[LOWER_INNER_LIP].mean(0) - local[UPPER_INNER_LIP].mean(0)
+        inner_r, inner_l = INNER_MOUTH_CORNERS
+        width = float(np.linalg.norm(local[inner_l] - local[inner_r])) or 1.0
         down = gap * min(0.45, 0.09 * width / max(float(np.linalg.norm(gap)), 1e-6))
-        top = local[[60, 61, 62, 63, 64]]
+        top = local[UPPER_INNER_CONTOUR]
         teeth = np.zeros_like(cavity)
         cv2.fillPoly(teeth, [np.round(np.vstack([top, top[::-1] + down]) * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
         a_cav = cavity.astype(np.float32) * (weight / 255.0)
@@ -240,8 +252,10 @@ def _closed_spline(p: np.ndarray, per: int = 4) -> np.ndarray:
 
 def _lip_gap(shape: np.ndarray) -> float:
     """Inner-lip opening over mouth width."""
-    gap = np.linalg.norm(shape[[67, 66, 65]] - shape[[61, 62, 63]], axis=1).mean()
-    return float(gap / (np.linalg.norm(shape[54] - shape[48]) or 1.0))
+    upper, lower = INNER_LIP_PAIRS[:, 0], INNER_LIP_PAIRS[:, 1]
+    gap = np.linalg.norm(shape[lower] - shape[upper], axis=1).mean()
+    corner_r, corner_l = MOUTH_CORNERS
+    return float(gap / (np.linalg.norm(shape[corner_l] - shape[corner_r]) or 1.0))
 
 
 def _ellipse(cx: float, cy: float, ax: float, ay: float, n: int = 48) -> np.ndarray:

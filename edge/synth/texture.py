@@ -15,23 +15,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.landmarks68 import N_POINTS, interocular
 from edge.paths import model_path, require_file
 from edge.warp import N_FOREHEAD, FaceMesh, extend_points
 
 TEXTURE_FILE = "mean_face.png"
 TEXTURE_META = "mean_face.json"
 TEXTURE_SIZE = 256
-TEXTURE_IOD = 90.0  # outer eye-corner distance (points 36-45) in texture pixels
-OUTER_EYES = (36, 45)
+TEXTURE_IOD = 90.0  # outer eye-corner distance (edge.landmarks68.interocular) in texture pixels
 
 
 def reference_points(mean_shape: np.ndarray, size: int = TEXTURE_SIZE, iod: float = TEXTURE_IOD) -> np.ndarray:
     """The mean shape scaled to `iod` pixels between the outer eye corners and centred so that
     the face and forehead (which sit higher than the 68 points) fit inside a `size` square."""
     mean = np.asarray(mean_shape, dtype=np.float64)
-    s = iod / np.linalg.norm(mean[OUTER_EYES[1]] - mean[OUTER_EYES[0]])
+    s = iod / interocular(mean)
     pts = mean * s
-    ext = extend_points(pts)[: 68 + N_FOREHEAD]
+    ext = extend_points(pts)[: N_POINTS + N_FOREHEAD]
     lo, hi = ext.min(0), ext.max(0)
     return pts + (size / 2.0 - (lo + hi) / 2.0)
 
