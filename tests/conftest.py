@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,24 @@ def ytf68() -> Path:
 @pytest.fixture(scope="session")
 def w300() -> Path:
     return _data("300w-train")
+
+
+@pytest.fixture
+def edge_log():
+    """Messages logged under the `edge` logger (INFO and up) during the test, as the command line would print them.
+
+    A handler on `edge` itself, so it works after `edgetrack` main() has stopped `edge` propagating to the root.
+    """
+    lines: list[str] = []
+
+    class _Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger, handler = logging.getLogger("edge"), _Lines()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)

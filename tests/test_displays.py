@@ -266,7 +266,7 @@ def test_overlay_modes(mode):
         draw_overlay(img, [face], mode="all")
 
 
-def test_auto_display_says_why_not_sdl(tmp_path, monkeypatch):
+def test_auto_display_says_why_not_sdl(tmp_path, monkeypatch, edge_log):
     """A console Pi with a KMS card (or a desktop) but no pygame: auto takes the framebuffer and says how to get SDL."""
     import edge.displays as displays
 
@@ -274,10 +274,9 @@ def test_auto_display_says_why_not_sdl(tmp_path, monkeypatch):
     fb.write_bytes(b"\0" * 16)
     monkeypatch.setenv("DISPLAY", ":0")  # a desktop is there ...
     monkeypatch.setattr(displays, "_has_pygame", lambda: False)  # ... and pygame is not installed
-    said: list[str] = []
-    disp = make_display("auto", fb_device=str(fb), log=said.append)
+    disp = make_display("auto", fb_device=str(fb))
     assert isinstance(disp, FramebufferDisplay)
-    assert said == [f"display: auto -> fb ({fb}); sdl not used: pygame is not installed (pip install 'edgetrack[sdl]')"]
+    assert edge_log == [f"display: auto -> fb ({fb}); sdl not used: pygame is not installed (pip install 'edgetrack[sdl]')"]
     monkeypatch.delenv("DISPLAY")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert displays._why_not_sdl(False, ["/dev/dri/card0"], False).endswith("pygame is not installed (pip install 'edgetrack[sdl]')")

@@ -11,13 +11,15 @@ import pytest
 from edge.cli import COMMANDS
 from edge.commands.train import TARGETS
 from edge.detect.base import DETECTORS
+from edge.displays import DISPLAYS, make_display
 from edge.effects import EFFECTS
 from edge.landmarks.base import LANDMARKERS
 from edge.registry import Registry
+from edge.sources import SOURCES, ImageFolderSource, make_source
 
 REPO = Path(__file__).resolve().parents[1]
 
-REGISTRIES = {"detector": DETECTORS, "landmarker": LANDMARKERS, "effect": EFFECTS}
+REGISTRIES = {"detector": DETECTORS, "landmarker": LANDMARKERS, "effect": EFFECTS, "source": SOURCES, "display": DISPLAYS}
 
 
 def test_a_table_names_its_parts_in_order_with_help_and_forms():
@@ -61,6 +63,20 @@ def test_an_unknown_name_is_one_line_naming_the_choices(kind):
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"unknown {kind} 'bogus'; choose one of: ")
     assert all(n in msg for n in reg.names())
+
+
+def test_specs_not_in_any_form_keep_their_not_understood_line(tmp_path):
+    for spec in ("carrier-pigeon", "auto:1", "images", "v4l2"):  # a scheme without the ':rest' its form needs, or one extra
+        with pytest.raises(ValueError, match=r"not understood; use auto, picamera2\[:N\], v4l2:N, /dev/videoN, file:PATH, "):
+            make_source(spec)
+    display_forms = r"auto, fb\[:/dev/fbN\], sdl, http\[:PORT\], file:PATH or none$"
+    for spec in ("hologram", "sdl:1", "file", "none:x"):
+        with pytest.raises(ValueError, match=rf"^display '.+' not understood; use {display_forms}"):
+            make_display(spec)
+    (tmp_path / "images").mkdir()
+    assert isinstance(make_source(str(tmp_path / "images")), ImageFolderSource)  # a plain folder is still an image folder
+    assert make_source("synthetic").scenario == "default" and make_source("synthetic:still").scenario == "still"
+    assert make_display("fb", fb_device="/dev/fb3").device == Path("/dev/fb3") and make_display("fb:/dev/fb1").device == Path("/dev/fb1")
 
 
 def _imported_after(code: str) -> set[str]:

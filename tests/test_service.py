@@ -146,15 +146,13 @@ def test_hosts_that_are_not_loopback(host):
     assert not is_loopback(host)
 
 
-def test_http_display_warns_off_loopback_only():
+def test_http_display_warns_off_loopback_only(edge_log):
     for host in ("127.0.0.1", "localhost", "::1"):
-        lines: list[str] = []
-        assert isinstance(make_display("http:0", http_host=host, log=lines.append), HttpDisplay)
-        assert not any(EXPOSED in ln for ln in lines), (host, lines)
-    lines = []
-    make_display("http", http_host="0.0.0.0", http_port=8081, log=lines.append)
-    warned = [ln for ln in lines if EXPOSED in ln]
-    assert len(warned) == 1 and "0.0.0.0:8081" in warned[0], lines
+        assert isinstance(make_display("http:0", http_host=host), HttpDisplay)
+        assert not any(EXPOSED in ln for ln in edge_log), (host, edge_log)
+    make_display("http", http_host="0.0.0.0", http_port=8081)
+    warned = [ln for ln in edge_log if EXPOSED in ln]
+    assert len(warned) == 1 and "0.0.0.0:8081" in warned[0], edge_log
 
 
 def test_run_with_a_network_http_host_warns_once_at_start():

@@ -10,8 +10,8 @@ from __future__ import annotations
 import glob
 import importlib.util
 import ipaddress
+import logging
 import os
-import sys
 
 from edge.displays.base import Display, NoDisplay
 from edge.displays.fb import FbGeometry, FramebufferDisplay, read_geometry
@@ -19,6 +19,9 @@ from edge.displays.http import HttpDisplay
 from edge.displays.overlay import draw_overlay
 from edge.displays.sdl import SdlDisplay, desktop_present
 from edge.displays.video import VideoFileDisplay
+from edge.registry import Registry
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Display",
@@ -60,44 +63,76 @@ def is_loopback(host: str) -> bool:
     return (mapped or ip).is_loopback
 
 
-def _warn_if_exposed(host: str, port: int, log) -> None:
+def _warn_if_exposed(host: str, port: int) -> None:
     if not is_loopback(host):
-        log(f"display: WARNING http on {host or 'every interface'}:{port} is not loopback: the camera picture is visible "
-            "to the network; use --http-host 127.0.0.1 (and ssh -L) unless that is meant")  # fmt: skip
+        logger.warning(f"display: WARNING http on {host or 'every interface'}:{port} is not loopback: the camera picture is visible "
+                       "to the network; use --http-host 127.0.0.1 (and ssh -L) unless that is meant")  # fmt: skip
+
+
+def _auto(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    """A desktop window, SDL on KMS/DRM, the framebuffer, else the http page; says which, and why not SDL."""
+    has_pygame = _has_pygame()
+    if desktop_present() and has_pygame:
+        logger.info("display: auto -> sdl (desktop window)")
+        return SdlDisplay(fullscreen=False)
+    cards = sorted(glob.glob("/dev/dri/card*"))
+    if cards and has_pygame and os.access(cards[0], os.W_OK):
+        logger.info("display: auto -> sdl (KMS/DRM full screen)")
+        return SdlDisplay(fullscreen=True)
+    why_not_sdl = _why_not_sdl(desktop_present(), cards, has_pygame)
+    if os.path.exists(fb_device) and os.access(fb_device, os.W_OK):
+        logger.info(f"display: auto -> fb ({fb_device}){why_not_sdl}")
+        return FramebufferDisplay(fb_device)
+    logger.info(f"display: auto -> http (no writable framebuffer{why_not_sdl})" if why_not_sdl else
+                "display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")  # fmt: skip
+    _warn_if_exposed(http_host, http_port)
+    return HttpDisplay(http_host, http_port, port_tries=10)
+
+
+def _none(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    return NoDisplay()
+
+
+def _sdl(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    return SdlDisplay()
+
+
+def _fb(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    return FramebufferDisplay(fb_device if rest is None else rest)
+
+
+def _http(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    port = str(http_port) if rest is None else rest
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        spec = "http" if rest is None else f"http:{rest}"
+        raise ValueError(f"display {spec!r}: the port must be a number 0-65535; use http or http:PORT, e.g. http:8080")
+    _warn_if_exposed(http_host, int(port))
+    return HttpDisplay(http_host, int(port))
+
+
+def _file(rest: str | None, *, http_host: str, http_port: int, fb_device: str) -> Display:
+    return VideoFileDisplay(rest or "")
+
+
+# scheme -> (factory(rest, http_host=, http_port=, fb_device=), form); the form says whether the scheme takes ':rest'
+DISPLAYS = Registry(
+    "display",
+    {
+        "auto": ("edge.displays:_auto", "auto"),
+        "fb": ("edge.displays:_fb", "fb[:/dev/fbN]"),
+        "sdl": ("edge.displays:_sdl", "sdl"),
+        "http": ("edge.displays:_http", "http[:PORT]"),
+        "file": ("edge.displays:_file", "file:PATH"),
+        "none": ("edge.displays:_none", "none"),
+    },
+)
 
 
 def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080, fb_device: str = "/dev/fb0", log=None) -> Display:
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    """A Display from 'scheme[:rest]'; `auto` says what it picked through logging (`log` is accepted for old callers and not used)."""
     spec = spec.strip()
-    if spec == "auto":
-        has_pygame = _has_pygame()
-        if desktop_present() and has_pygame:
-            log("display: auto -> sdl (desktop window)")
-            return SdlDisplay(fullscreen=False)
-        cards = sorted(glob.glob("/dev/dri/card*"))
-        if cards and has_pygame and os.access(cards[0], os.W_OK):
-            log("display: auto -> sdl (KMS/DRM full screen)")
-            return SdlDisplay(fullscreen=True)
-        why_not_sdl = _why_not_sdl(desktop_present(), cards, has_pygame)
-        if os.path.exists(fb_device) and os.access(fb_device, os.W_OK):
-            log(f"display: auto -> fb ({fb_device}){why_not_sdl}")
-            return FramebufferDisplay(fb_device)
-        log(f"display: auto -> http (no writable framebuffer{why_not_sdl})" if why_not_sdl else
-            "display: auto -> http (no desktop, no KMS/DRM screen, no writable framebuffer)")  # fmt: skip
-        _warn_if_exposed(http_host, http_port, log)
-        return HttpDisplay(http_host, http_port, port_tries=10)
-    if spec == "none":
-        return NoDisplay()
-    if spec == "sdl":
-        return SdlDisplay()
-    if spec == "fb" or spec.startswith("fb:"):
-        return FramebufferDisplay(spec[3:] if spec.startswith("fb:") else fb_device)
-    if spec == "http" or spec.startswith("http:"):
-        port = spec[5:] if spec.startswith("http:") else str(http_port)
-        if not (port.isascii() and port.isdigit()) or int(port) > 65535:
-            raise ValueError(f"display {spec!r}: the port must be a number 0-65535; use http or http:PORT, e.g. http:8080")
-        _warn_if_exposed(http_host, int(port), log)
-        return HttpDisplay(http_host, int(port))
-    if spec.startswith("file:"):
-        return VideoFileDisplay(spec[5:])
-    raise ValueError(f"display {spec!r} not understood; use auto, fb[:/dev/fbN], sdl, http[:PORT], file:PATH or none")
+    found = DISPLAYS.split(spec)
+    if found is None:
+        raise ValueError(f"display {spec!r} not understood; use {DISPLAYS.forms()}")
+    name, rest = found
+    return DISPLAYS.make(name, rest, http_host=http_host, http_port=http_port, fb_device=fb_device)

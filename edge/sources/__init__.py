@@ -8,15 +8,18 @@ synthetic face frame by frame with none dropped.
 from __future__ import annotations
 
 import glob
-import sys
+import logging
 from pathlib import Path
 
+from edge.registry import Registry
 from edge.sources.base import Frame, Source, SourceLost
 from edge.sources.capture import FeedStats, FrameByFrame, LatestFrame
 from edge.sources.images import ImageFolderSource
 from edge.sources.picam import Picamera2Source, picamera2_cameras
 from edge.sources.synthetic import SyntheticSource
 from edge.sources.video import V4L2Source, VideoFileSource, parse_v4l2
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FeedStats",
@@ -50,42 +53,72 @@ def _probe_v4l2(width: int, height: int, fps: int) -> Source | None:
     return None
 
 
+def _auto(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    """A Pi camera, else the first V4L2 camera that gives frames, else the synthetic face; says which."""
+    cams = picamera2_cameras()
+    if cams:
+        logger.info(f"source: auto -> picamera2:0 ({cams[0].get('Model', 'Pi camera')})")
+        return Picamera2Source(0, width, height, fps)
+    cam = _probe_v4l2(width, height, fps)
+    if cam is not None:
+        logger.info(f"source: auto -> {cam.name}")
+        return cam
+    logger.info("source: auto -> synthetic (no Pi camera and no /dev/video* camera gives frames)")
+    return SyntheticSource(width, height, live=True)
+
+
+def _picamera2(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    num = "0" if rest is None else rest
+    if not num.isdigit():
+        raise ValueError(f"source 'picamera2:{rest}': use picamera2 or picamera2:N")
+    return Picamera2Source(int(num), width, height, fps)
+
+
+def _v4l2(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    return V4L2Source(parse_v4l2(f"v4l2:{rest}"), width, height, fps)
+
+
+def _file(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    return VideoFileSource(rest or "")
+
+
+def _images(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    return ImageFolderSource(rest or "")
+
+
+def _synthetic(rest: str | None, *, width: int, height: int, fps: int) -> Source:
+    return SyntheticSource(width, height, scenario="default" if rest is None else rest)
+
+
+# scheme -> (factory(rest, width=, height=, fps=), form); the form says whether the scheme takes ':rest'
+SOURCES = Registry(
+    "source",
+    {
+        "auto": ("edge.sources:_auto", "auto"),
+        "picamera2": ("edge.sources:_picamera2", "picamera2[:N]"),
+        "v4l2": ("edge.sources:_v4l2", "v4l2:N, /dev/videoN"),
+        "file": ("edge.sources:_file", "file:PATH"),
+        "images": ("edge.sources:_images", "images:DIR"),
+        "synthetic": ("edge.sources:_synthetic", "synthetic[:SCENARIO]"),
+    },
+)
+
+
 def make_source(spec: str, width: int = 640, height: int = 480, fps: int = 30, log=None) -> Source:
-    """A Source from its spec; `auto` tries a Pi camera, then V4L2 cameras, then the synthetic face, and says which."""
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    """A Source from 'scheme[:rest]', /dev/videoN, or a plain path (a file is a video, a folder holds images).
+
+    `auto` says what it picked through logging (`log` is accepted for old callers and not used).
+    """
     spec = spec.strip()
-    if spec == "auto":
-        cams = picamera2_cameras()
-        if cams:
-            log(f"source: auto -> picamera2:0 ({cams[0].get('Model', 'Pi camera')})")
-            return Picamera2Source(0, width, height, fps)
-        cam = _probe_v4l2(width, height, fps)
-        if cam is not None:
-            log(f"source: auto -> {cam.name}")
-            return cam
-        log("source: auto -> synthetic (no Pi camera and no /dev/video* camera gives frames)")
-        return SyntheticSource(width, height, live=True)
-    if spec == "picamera2" or spec.startswith("picamera2:"):
-        num = spec.split(":", 1)[1] if ":" in spec else "0"
-        if not num.isdigit():
-            raise ValueError(f"source {spec!r}: use picamera2 or picamera2:N")
-        return Picamera2Source(int(num), width, height, fps)
-    if spec.startswith("v4l2:") or spec.startswith("/dev/video"):
-        return V4L2Source(parse_v4l2(spec), width, height, fps)
-    if spec.startswith("file:"):
-        return VideoFileSource(spec[5:])
-    if spec.startswith("images:"):
-        return ImageFolderSource(spec[7:])
-    if spec == "synthetic" or spec.startswith("synthetic:"):
-        scenario = spec.split(":", 1)[1] if ":" in spec else "default"
-        return SyntheticSource(width, height, scenario=scenario)
-    if Path(spec).is_file():
-        return VideoFileSource(spec)
-    if Path(spec).is_dir():
-        return ImageFolderSource(spec)
-    raise ValueError(
-        f"source {spec!r} not understood; use auto, picamera2[:N], v4l2:N, /dev/videoN, file:PATH, images:DIR or synthetic[:SCENARIO]"
-    )
+    found = SOURCES.split(f"v4l2:{spec}" if spec.startswith("/dev/video") else spec)
+    if found is None and Path(spec).is_file():
+        found = ("file", spec)
+    elif found is None and Path(spec).is_dir():
+        found = ("images", spec)
+    if found is None:
+        raise ValueError(f"source {spec!r} not understood; use {SOURCES.forms()}")
+    name, rest = found
+    return SOURCES.make(name, rest, width=width, height=height, fps=fps)
 
 
 def make_feed(source: Source, loop: bool = False, realtime: bool = False) -> FrameByFrame | LatestFrame:
