@@ -16,6 +16,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.landmarks68 import (
+    BROWS,
+    EYE_CORNERS,
+    JAW,
+    MOUTH_CORNERS,
+    NOSE_BASE,
+    NOSE_ROOT,
+    NOSTRILS,
+    OUTER_EYE_CORNERS,
+    UPPER_LIP_TOP,
+    eye_centres,
+    interocular,
+)
 from edge.paths import model_path
 from edge.shape_model import ShapeModel
 
@@ -25,8 +38,8 @@ SS = 4  # supersampling: draw big, shrink with INTER_AREA for smooth edges
 def _placed_mean(scale_px: float, origin: tuple[float, float]) -> np.ndarray:
     """Mean shape in canvas pixels: outer-eye distance = scale_px, eye midpoint at origin."""
     m = ShapeModel.load().mean
-    d = float(np.linalg.norm(m[45] - m[36]))
-    return (m - m[[36, 45]].mean(0)) / d * scale_px + np.asarray(origin)
+    d = float(interocular(m))
+    return (m - m[OUTER_EYE_CORNERS].mean(0)) / d * scale_px + np.asarray(origin)
 
 
 class Canvas:
@@ -67,7 +80,7 @@ def _axes(a, b) -> tuple[int, int]:
 def glasses(out: Path) -> None:
     c = Canvas(460, 160)
     pts = _placed_mean(240, (230, 76))
-    eyes = [pts[36:42].mean(0), pts[42:48].mean(0)]
+    eyes = list(eye_centres(pts))  # image left, image right
     rx, ry = 80, 58
     for e in eyes:
         c.layer(lambda m, e=e: cv2.ellipse(m, _pt(e), _axes(rx, ry), 0, 0, 360, 255, -1), (60, 35, 25), 0.62)  # tinted lens
@@ -79,13 +92,13 @@ def glasses(out: Path) -> None:
     for e, side in ((eyes[0], -1), (eyes[1], 1)):
         a, b = e + [side * (rx - 2), -22], e + [side * (rx + 22), -30]
         c.layer(lambda m, a=a, b=b: cv2.line(m, _pt(a), _pt(b), 255, 9 * SS), (20, 20, 20), 1.0)  # temple stubs
-    c.save(out / "glasses.png", {i: pts[i] for i in (36, 39, 42, 45, 27)})
+    c.save(out / "glasses.png", {int(i): pts[i] for i in (*EYE_CORNERS, NOSE_ROOT)})
 
 
 def moustache(out: Path) -> None:
     c = Canvas(300, 110)
     pts = _placed_mean(300, (150, 15 - 0.56 * 300))
-    top_of_lip = pts[51, 1]
+    top_of_lip = pts[UPPER_LIP_TOP, 1]
     t = np.linspace(-1, 1, 161)
     ax = np.abs(t)
     x = 150 + t * 140
@@ -110,7 +123,7 @@ def moustache(out: Path) -> None:
         np.minimum(m, shape, out=m)
 
     c.layer(strands, (12, 18, 30), 0.7)
-    c.save(out / "moustache.png", {i: pts[i] for i in (31, 33, 35, 48, 54)})
+    c.save(out / "moustache.png", {int(i): pts[i] for i in (NOSTRILS[0], NOSE_BASE, NOSTRILS[-1], *MOUTH_CORNERS)})
 
 
 def hat(out: Path) -> None:
@@ -125,7 +138,7 @@ def hat(out: Path) -> None:
     c.layer(lambda m: cv2.fillPoly(m, [(band * SS).astype(np.int32)], 255, cv2.LINE_AA), (40, 30, 170), 1.0)  # red band
     c.layer(lambda m: cv2.line(m, _pt((180 - 80, 60)), _pt((180 - 86, brim_y - 70)), 255, 10 * SS), (90, 90, 100), 0.5)  # sheen
     c.layer(lambda m: cv2.ellipse(m, _pt((180, brim_y)), _axes(176, 24), 0, 0, 180, 255, 3 * SS), (70, 70, 78), 0.8)  # brim edge
-    c.save(out / "hat.png", {i: pts[i] for i in (0, 16, 17, 26, 27)})
+    c.save(out / "hat.png", {int(i): pts[i] for i in (JAW[0], JAW[-1], BROWS[0], BROWS[-1], NOSE_ROOT)})
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

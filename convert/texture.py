@@ -20,6 +20,7 @@ import numpy as np
 
 from convert.training_data import training_samples
 from edge.data import flip_sample, load_image
+from edge.landmarks68 import BROWS, JAW, interocular
 from edge.paths import models_dir
 from edge.shape_model import ShapeModel
 from edge.synth.texture import TEXTURE_FILE, TEXTURE_IOD, TEXTURE_META, TEXTURE_SIZE, reference_points
@@ -40,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _prepare(image: np.ndarray, points: np.ndarray, iod: float) -> tuple[np.ndarray, np.ndarray]:
     """Resize so the face is about the texture's size (no aliasing when remap samples it), then add
     an alpha channel with a one-pixel transparent border: replicated outward, it marks 'no data'."""
-    own = float(np.linalg.norm(points[45] - points[36]))
+    own = float(interocular(points))
     f = 1.25 * iod / max(own, 1e-3)
     if f < 1.0:
         image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
@@ -53,7 +54,7 @@ def _prepare(image: np.ndarray, points: np.ndarray, iod: float) -> tuple[np.ndar
 def _inner_mask(ref: np.ndarray, size: int) -> np.ndarray:
     """Cheeks, nose and eyes: where the brightness of a face is measured (no hair, no background)."""
     mask = np.zeros((size, size), np.uint8)
-    hull = cv2.convexHull(np.round(ref[list(range(2, 15)) + list(range(17, 27))]).astype(np.int32))
+    hull = cv2.convexHull(np.round(ref[np.r_[JAW[2:-2], BROWS]]).astype(np.int32))  # jaw below the ears, and the brows
     cv2.fillConvexPoly(mask, hull, 1)
     return mask.astype(bool)
 

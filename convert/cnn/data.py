@@ -24,7 +24,7 @@ import numpy as np
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
 from edge.data import FaceSample, flip_points, load_image
 from edge.geometry import Box, Similarity
-from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT
+from edge.landmarks68 import interocular
 
 CACHE_MARGIN = 1.6
 
@@ -215,5 +215,5 @@ def plain_batch(cache: FaceCache, idx: np.ndarray) -> tuple[np.ndarray, np.ndarr
     m = t.matrix()
     x = np.stack([cv2.warpAffine(cache.images[i], m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for i in idx])
     pts = t.apply(cache.points[idx].astype(np.float64)) / (s - 1)
-    iod = np.linalg.norm(pts[:, OUTER_EYE_LEFT] - pts[:, OUTER_EYE_RIGHT], axis=-1)
+    iod = interocular(pts)
     return x.astype(np.float32), pts.reshape(len(idx), -1).astype(np.float32), iod.astype(np.float32)

@@ -25,7 +25,7 @@ from edge.cnn.crop import crop_from_box, crop_from_points, normalise, warp_crop
 from edge.data import FaceSample, load_image
 from edge.geometry import Box
 from edge.inference import TFLiteModel
-from edge.landmarks68 import OUTER_EYE_LEFT, OUTER_EYE_RIGHT
+from edge.landmarks68 import interocular
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "landmarks"
@@ -159,8 +159,7 @@ def nme_from_outputs(out: np.ndarray, gts: np.ndarray, specs: list, size: int) -
     from edge.cnn.crop import decode_points
 
     pred = np.stack([decode_points(o, sp, size) for o, sp in zip(out, specs)]).astype(np.float64)
-    iod = np.linalg.norm(gts[:, OUTER_EYE_LEFT] - gts[:, OUTER_EYE_RIGHT], axis=-1)
-    return np.linalg.norm(pred - gts, axis=-1).mean(-1) / iod
+    return np.linalg.norm(pred - gts, axis=-1).mean(-1) / interocular(gts)
 
 
 def export(

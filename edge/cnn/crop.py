@@ -16,7 +16,7 @@ import numpy as np
 
 from edge.geometry import Box, Similarity
 from edge.imaging import to_grey
-from edge.landmarks68 import LEFT_EYE, RIGHT_EYE
+from edge.landmarks68 import eye_centres
 
 FILL = 0.75  # share of the crop side taken by the landmark box side
 
@@ -46,7 +46,8 @@ def crop_from_box(box: Box, fill: float = FILL) -> CropSpec:
 
 def eye_angle(points: np.ndarray) -> float:
     """Angle of the line from the image-left eye centre to the image-right eye centre."""
-    d = points[LEFT_EYE].mean(0) - points[RIGHT_EYE].mean(0)
+    right, left = eye_centres(points)  # image left, image right
+    d = left - right
     return float(np.arctan2(d[1], d[0]))
 
 
