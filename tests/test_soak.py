@@ -22,7 +22,7 @@ def test_short_soak_survives_camera_dropouts(monkeypatch):
     p = argparse.ArgumentParser()
     config.add_arguments(p)
     cfg = config.resolve(p.parse_args(["--display", "none", "--status-every", "60"]))
-    rep = soak(cfg, frames=150, dropout_every=40, pace_fps=60.0, log=lambda m: None)
+    rep = soak(cfg, frames=150, dropout_every=40, pace_fps=60.0)
     assert rep["frames"] == 150 and rep["ended_by"] == "--frames 150"
     assert rep["camera_dropouts"] >= 2 and rep["camera_reopens"] >= 2
     assert rep["rss_growth_pct"] < 5.0

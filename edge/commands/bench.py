@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,8 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera-rate", type=float, default=60.0, help="--soak: frame rate of the simulated camera")
 
 
-def log(msg: str) -> None:
-    print(f"edgetrack bench: {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 def stage_table(stage_ms: dict[str, list[float]], skip: int) -> dict[str, dict[str, float]]:
@@ -57,7 +56,7 @@ def timing(cfg: config.RunConfig, warmup: int) -> dict:
     from edge.service.runtime import Runtime
 
     cfg = replace(cfg, frames=cfg.frames + warmup)
-    rt = Runtime(cfg, log=log, record=True)
+    rt = Runtime(cfg, record=True)
     res = rt.run()
     n = res.frames - warmup
     if n < 2:
@@ -98,11 +97,11 @@ def main(args: argparse.Namespace) -> int:
         from edge.evaluate.soak import soak
 
         report = soak(cfg, frames=cfg.frames, dropout_every=args.dropout_every, scenario=args.scenario or "soak",
-                      pace_fps=args.camera_rate, log=log)  # fmt: skip
+                      pace_fps=args.camera_rate)  # fmt: skip
     elif args.truth:
         from edge.evaluate.tracking import evaluate_tracking, format_tracking
 
-        report = evaluate_tracking(cfg, frames=cfg.frames, scenario=args.scenario or "default", log=log)
+        report = evaluate_tracking(cfg, frames=cfg.frames, scenario=args.scenario or "default")
         print(format_tracking(report))
     else:
         report = timing(cfg, args.warmup)
@@ -114,8 +113,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"peak RSS: {report['peak_rss_mb']:.1f} MB")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-        log(f"wrote {args.json}")
+        log.info(f"wrote {args.json}")
     if args.soak and not report["pass"]:
-        log("soak FAILED: see rss_growth_pct (< 5 %) and lag_ms_median_last_tenth (<= 2x first tenth + 5 ms)")
+        log.error("soak FAILED: see rss_growth_pct (< 5 %) and lag_ms_median_last_tenth (<= 2x first tenth + 5 ms)")
         return 1
     return 0

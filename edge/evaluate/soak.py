@@ -8,9 +8,7 @@ processed) that does not grow: the last tenth's median within 2x the first's (+5
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -36,12 +34,10 @@ def soak(
     dropout_every: int = 2000,
     scenario: str = "soak",
     pace_fps: float = 60.0,
-    log: Callable[[str], None] | None = None,
 ) -> dict:
     """`pace_fps`: the simulated camera's frame rate (a real camera costs the CPU nothing to wait for)."""
     from edge.service.runtime import Runtime
 
-    log = log or (lambda m: print(m, file=sys.stderr))
     frames = frames or 20000
     warm = max(50, frames // 10)
     lag = np.zeros(frames, dtype=np.float64)
@@ -64,7 +60,7 @@ def soak(
     inner = SyntheticSource(cfg.width, cfg.height, scenario=scenario, live=True)
     source = FlakySource(inner, every=dropout_every, down_opens=3, pace_fps=pace_fps)
     cfg = replace(cfg, frames=frames, landmarks_out="", realtime=False, loop=False, max_faces=max(2, cfg.max_faces))
-    rt = Runtime(cfg, log=log, source=source, display=make_display(cfg.display, http_port=cfg.http_port, log=log), on_frame=on_frame)
+    rt = Runtime(cfg, source=source, display=make_display(cfg.display, http_port=cfg.http_port), on_frame=on_frame)
     t0 = time.monotonic()
     res = rt.run()
     wall = time.monotonic() - t0

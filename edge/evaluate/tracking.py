@@ -13,7 +13,6 @@ Figures, raw (landmarker output) and smoothed (what the runtime hands on):
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -185,18 +184,17 @@ def summarise(col: Collector) -> dict[str, Any]:
     return out
 
 
-def evaluate_tracking(cfg: RunConfig, frames: int, scenario: str = "default", log: Callable[[str], None] | None = None) -> dict:
+def evaluate_tracking(cfg: RunConfig, frames: int, scenario: str = "default") -> dict:
     """Runs the real runtime on the synthetic face (display none) and scores raw vs smoothed."""
     from edge.service.runtime import Runtime
 
-    log = log or (lambda m: print(m, file=sys.stderr))
     cfg = replace(cfg, frames=frames, smooth=True, landmarks_out="", effect=(), realtime=False, loop=False)
     report: dict[str, Any] = {"scenario": scenario, "frames": frames}
     variants = [("1euro", False), ("1euro+flow", True)]
     for name, flow in variants:
         src = SyntheticSource(cfg.width, cfg.height, scenario=scenario)
         col = Collector(src.truth_of)
-        rt = Runtime(replace(cfg, smooth_flow=flow), log=log, source=src, display=NoDisplay(), on_frame=col)
+        rt = Runtime(replace(cfg, smooth_flow=flow), source=src, display=NoDisplay(), on_frame=col)
         res = rt.run()
         report.setdefault("landmarker", rt.landmarker.name)
         report[name] = summarise(col) | {"fps": round(res.fps, 1)}

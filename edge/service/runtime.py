@@ -7,6 +7,7 @@ timed per frame in milliseconds.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -26,6 +27,8 @@ from edge.smooth import Smoothing, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
 from edge.sources.orient import Orientation
 from edge.tracking import Tracker, pick_landmarker
+
+log = logging.getLogger(__name__)
 
 READY_WAIT_S = 10.0  # READY=1 comes with the first frame, or after this long waiting for one
 STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "effect", "display", "output")
@@ -92,7 +95,6 @@ class Runtime:
     def __init__(
         self,
         cfg: RunConfig,
-        log: Callable[[str], None] | None = None,
         source: Source | None = None,
         display: Display | None = None,
         stop=None,
@@ -101,13 +103,12 @@ class Runtime:
         on_frame: Callable[[Any, list[TrackedFace]], None] | None = None,
     ) -> None:
         self.cfg = cfg
-        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         check_outputs(cfg, source, display)  # before anything opens: an output never writes over an input
         set_threads(cfg.threads)
-        self.source = source or make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps, log=self.log)
-        self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device, log=self.log)
+        self.source = source or make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps)
+        self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
         self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model)
-        self.log(why)
+        log.info(why)
         from edge.detect import make_detector
 
         detector = make_detector(cfg.detector)
@@ -162,10 +163,10 @@ class Runtime:
             self.display.open(*self.orient.size(cfg.width, cfg.height), float(self.source.fps or 30.0))
             opened_display = True
             if self.display.where:
-                self.log(f"display: {self.display.name} -> {self.display.where}")
+                log.info(f"display: {self.display.name} -> {self.display.where}")
             if self.display.name == "http":
                 port = self.display.where.rstrip("/").rsplit(":", 1)[-1]
-                self.log(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
+                log.info(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
             while not self._stopped():
                 if cfg.frames and res.frames >= cfg.frames:
                     res.ended_by = f"--frames {cfg.frames}"
@@ -182,7 +183,7 @@ class Runtime:
                     if time.monotonic() - last_status > cfg.status_every:
                         last_status = time.monotonic()
                         why = self.feed.stats.last_error or "no frame yet"
-                        self.log(f"waiting for {self.source.name} ({time.monotonic() - last_frame:.0f} s without a frame: {why}); retrying")
+                        log.info(f"waiting for {self.source.name} ({time.monotonic() - last_frame:.0f} s without a frame: {why}); retrying")
                         if self.notifier is not None:
                             self.notifier.status(f"waiting for {self.source.name}")
                     continue
@@ -262,7 +263,7 @@ class Runtime:
                 if now - last_status >= cfg.status_every:
                     last_status = now
                     text = f"{self.fps:.1f} fps, frame {frame.index}, {len(faces)} face(s), {self.source.name} -> {self.display.name}"
-                    self.log(text)
+                    log.info(text)
                     if self.notifier is not None:
                         self.notifier.status(text)
                 if self.display.closed_by_user:
