@@ -24,7 +24,7 @@ import numpy as np
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
 from edge.data import FaceSample, flip_points, load_image
 from edge.geometry import Box, Similarity
-from edge.landmarks68 import interocular
+from edge.landmarks68 import N_POINTS, interocular
 
 CACHE_MARGIN = 1.6
 
@@ -78,7 +78,7 @@ def detector_box_errors(samples: list[FaceSample], progress: bool = True) -> np.
 def build_cache(samples: list[FaceSample], input_size: int, progress: bool = True, box_errors: np.ndarray | None = None) -> FaceCache:
     c = int(round(CACHE_MARGIN * input_size))
     images = np.zeros((len(samples), c, c), np.uint8)
-    points = np.zeros((len(samples), 68, 2), np.float32)
+    points = np.zeros((len(samples), N_POINTS, 2), np.float32)
     keep = np.ones(len(samples), bool)
     for i, s in enumerate(samples):
         img = load_image(s.image_path)

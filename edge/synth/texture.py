@@ -39,7 +39,7 @@ def reference_points(mean_shape: np.ndarray, size: int = TEXTURE_SIZE, iod: floa
 def face_alpha(points: np.ndarray, size: int, feather_px: float) -> np.ndarray:
     """Soft 0..1 mask of the face: the hull of jaw, brows and forehead, blurred at its edge so the
     pasted face fades into whatever is behind it instead of showing a cut-out seam."""
-    ext = extend_points(points)[: 68 + N_FOREHEAD]
+    ext = extend_points(points)[: N_POINTS + N_FOREHEAD]
     hull = cv2.convexHull(np.round(ext * 4).astype(np.int32))
     mask = np.zeros((size, size), np.uint8)
     cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=2)
@@ -72,7 +72,7 @@ class MeanFace:
         if image is None:
             raise ValueError(f"{png} is not a readable image; rebuild it with `edgetrack train texture`")
         points = np.asarray(json.loads(meta.read_text())["points"], dtype=np.float64)
-        if points.shape != (68, 2):
+        if points.shape != (N_POINTS, 2):
             raise ValueError(f"{meta}: 'points' must be 68 (x, y) pairs; rebuild it with `edgetrack train texture`")
         alpha = face_alpha(points, image.shape[0], feather_px)
         ext = extend_points(points)
@@ -82,7 +82,7 @@ class MeanFace:
 
 def _reach(ext: np.ndarray, alpha: np.ndarray) -> float:
     """Largest distance from the face hull (68 points + forehead) to a pixel with visible alpha."""
-    hull = cv2.convexHull(np.round(ext[: 68 + N_FOREHEAD]).astype(np.int32))
+    hull = cv2.convexHull(np.round(ext[: N_POINTS + N_FOREHEAD]).astype(np.int32))
     inside = np.zeros(alpha.shape, np.uint8)
     cv2.fillConvexPoly(inside, hull, 255)
     dist = cv2.distanceTransform(255 - inside, cv2.DIST_L2, 3)
