@@ -68,3 +68,26 @@ def test_real_data_reads_cleanly(ytf68, w300):
         samples, report = load_dataset(folder, quiet=True)
         assert len(samples) + len(report.problems) == n
         assert len(samples) >= n - 5
+
+
+def test_a_one_based_pts_lands_on_the_same_pixels_through_the_reader_and_the_swap_donor(tmp_path):
+    from edge.effects.swap import load_donor
+
+    rng = np.random.default_rng(1)
+    pixels = np.stack([rng.integers(0, 160, 68), rng.integers(0, 120, 68)], 1)
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[pixels[:, 1], pixels[:, 0]] = 255  # one lit pixel per point (0-based pixel coordinates)
+    cv2.imwrite(str(tmp_path / "donor.png"), img)
+    body = "\n".join(f"{x + 1} {y + 1}" for x, y in pixels)  # iBUG / 300-W .pts are 1-based
+    (tmp_path / "donor.pts").write_text(f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+    image, donor = load_donor(tmp_path / "donor.png")
+    read = read_pts_file(tmp_path / "donor.pts")
+    (sample,), _ = load_dataset(tmp_path, quiet=True)
+    for pts in (donor, read, sample.points):
+        np.testing.assert_array_equal(pts, pixels)
+        xy = np.round(pts).astype(int)
+        assert (image[xy[:, 1], xy[:, 0]] == 255).all()
+    # a broken sidecar is one clear error, not a donor shifted or garbled
+    (tmp_path / "donor.pts").write_text("version: 1\nn_points: 3\n{\n1 2\n3 4\n5 6\n}\n")
+    with pytest.raises(ValueError, match="donor.pts is not a 68-point iBUG .pts file"):
+        load_donor(tmp_path / "donor.png")

@@ -61,7 +61,7 @@ def write_donor() -> Path:
     frame, p = frame[y0:y1, x0:x1], p - [x0, y0]
     path = OUT / "donor.png"
     cv2.imwrite(str(path), frame)
-    lines = ["version: 1", "n_points: 68", "{"] + [f"{x:.3f} {y:.3f}" for x, y in p] + ["}"]
+    lines = ["version: 1", "n_points: 68", "{"] + [f"{x + 1:.3f} {y + 1:.3f}" for x, y in p] + ["}"]  # iBUG .pts: 1-based
     path.with_suffix(".pts").write_text("\n".join(lines) + "\n")
     return path
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.data.readers import read_pts_file
 from edge.effects import parse_args, parse_float
 from edge.effects.reshape import shared_model
 from edge.faces import TrackedFace
@@ -56,21 +57,10 @@ def find_donor_points(image: np.ndarray, path: str = "donor") -> np.ndarray:
     raise RuntimeError("no landmarker is available to find the donor's points; run `make models`")
 
 
-def read_pts(path: Path) -> np.ndarray:
-    """68 points from an iBUG .pts file (`n_points: 68` then `{ x y ... }`)."""
-    text = path.read_text().split("{", 1)[-1].split("}", 1)[0]
-    try:
-        pts = np.array(text.split(), dtype=np.float64).reshape(-1, 2)
-    except ValueError:
-        raise ValueError(f"{path} is not an iBUG .pts file; expected 'n_points: 68' and '{{ x y ... }}'") from None
-    if pts.shape != (68, 2):
-        raise ValueError(f"{path} holds {len(pts)} points; the donor needs 68 (iBUG markup)")
-    return pts
-
-
 def load_donor(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Donor image and its 68 points: from PATH.pts beside it when there is one (hand-checked
-    points), else found by our detector and landmarker."""
+    points; an iBUG .pts file, 1-based like 300-W's, read by the one reader in edge.data),
+    else found by our detector and landmarker."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"swap donor image {path} not found; use --effect swap:PATH_TO_A_FACE_PHOTO")
@@ -79,7 +69,11 @@ def load_donor(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"swap donor {path} is not an image OpenCV can read; use a JPEG or PNG")
     sidecar = path.with_suffix(".pts")
     if sidecar.is_file():
-        return image, read_pts(sidecar)
+        pts = read_pts_file(sidecar)
+        if pts is None:
+            raise ValueError(f"{sidecar} is not a 68-point iBUG .pts file ('n_points: 68' then '{{ x y ... }}', 1-based); "
+                             "fix it, or remove it to find the donor's points")
+        return image, pts.astype(np.float64)
     return image, find_donor_points(image, str(path))
 
 
