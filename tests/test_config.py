@@ -82,3 +82,26 @@ def test_bench_takes_every_run_option():
     assert {config.flag(o.key) for o in OPTIONS} <= flags
     cfg = config.resolve(p.parse_args(["--max-faces", "3", "--no-smooth"]), bench.BENCH_DEFAULTS)
     assert (cfg.max_faces, cfg.smooth, cfg.source, cfg.display, cfg.frames) == (3, False, "synthetic", "none", 1000)
+
+
+def test_options_reach_the_parts_they_set():
+    from edge.displays import NoDisplay
+    from edge.service.runtime import Runtime
+    from edge.sources import SyntheticSource
+
+    cfg = dataclasses.replace(
+        RunConfig(), landmarker="mean", max_faces=3, redetect_score=0.5, detect_every=7, verify_every=4, smooth_flow=False,
+        smooth_beta=2.5, smooth_pose_min_cutoff=2.0, mirror=True, rotate=90, overlay="debug", effect=("caricature:1.5",),
+        frames=3, width=320, height=240,
+    )  # fmt: skip
+    rt = Runtime(cfg, source=SyntheticSource(320, 240), display=NoDisplay())
+    tracker, pipe = rt.tracker, rt.pipeline
+    assert (tracker.max_faces, tracker.redetect_score, tracker.detect_every, tracker.verify_every) == (3, 0.5, 7, 4)
+    assert pipe.smoothing.flow is None
+    assert (pipe.smoothing.filter.params.beta, pipe.smoothing.filter.params.pose_min_cutoff) == (2.5, 2.0)
+    assert (pipe.orient.mirror, pipe.orient.rotate, pipe.overlay) == (True, 90, "debug")
+    assert [e.name for e in pipe.effects] == ["caricature"]
+    res = rt.run()
+    assert (res.frames, res.ended_by) == (3, "--frames 3")
+    off = Runtime(dataclasses.replace(cfg, smooth=False), source=SyntheticSource(320, 240), display=NoDisplay())
+    assert off.pipeline.smoothing is None

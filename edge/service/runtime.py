@@ -1,8 +1,10 @@
-"""The runtime loop: capture -> detect/landmarks -> smoothing -> signals -> effects -> display/output.
+"""The runtime loop: pull a frame, run it through the Pipeline, show it, write it out, keep systemd informed.
 
 One loop serves `edgetrack run` (until the source ends, --frames, SIGTERM or the window
-closes) and `edgetrack bench` (which reads the per-stage times it records). Each stage is
-timed per frame in milliseconds.
+closes) and `edgetrack bench` (which reads the per-stage times it records). The parts:
+the Pipeline (edge/service/pipeline.py) turns a frame into faces and a picture, the
+StageClock (clock.py) times each stage, the Heartbeat (heartbeat.py) sends READY /
+WATCHDOG / STATUS and prints the status lines.
 """
 
 from __future__ import annotations
@@ -15,23 +17,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from edge.config import RunConfig
-from edge.displays import Display, draw_overlay, make_display
-from edge.displays.overlay import overlay_mode, to_bgr
+from edge.detect import make_detector
+from edge.displays import Display, make_display
+from edge.displays.http import HttpDisplay
+from edge.displays.overlay import overlay_mode
+from edge.effects import make_effects
 from edge.faces import TrackedFace
+from edge.service.clock import STAGES, StageClock
+from edge.service.heartbeat import Heartbeat
 from edge.service.landmarks_out import LandmarksWriter
+from edge.service.notify import Notifier
 from edge.service.outputs import check_outputs
+from edge.service.pipeline import Pipeline
+from edge.signals import compute_signals
 from edge.smooth import Smoothing, SmoothParams
 from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
+from edge.sources.base import Frame
 from edge.sources.orient import Orientation
 from edge.tracking import Tracker, pick_landmarker
 
 log = logging.getLogger(__name__)
-
-READY_WAIT_S = 10.0  # READY=1 comes with the first frame, or after this long waiting for one
-STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "effect", "display", "output")
 
 
 def set_threads(n: int) -> None:
@@ -58,24 +64,6 @@ def describe_delegate(landmarker: Any, asked: str) -> str:
     return "numpy/OpenCV" if model is None else (asked or "cpu")
 
 
-def load_effects(specs: list[str]) -> list[Any]:
-    if not specs:
-        return []
-    try:
-        from edge.effects import make_effect
-    except ImportError as exc:
-        raise RuntimeError(f"effects are not available in this build ({exc}); drop --effect") from None
-    return [make_effect(s) for s in specs]
-
-
-def signals_fn() -> Callable[[np.ndarray], dict[str, float]] | None:
-    try:
-        from edge.signals import compute_signals
-    except ImportError:
-        return None
-    return compute_signals
-
-
 @dataclass
 class RunResult:
     frames: int = 0
@@ -98,9 +86,9 @@ class Runtime:
         source: Source | None = None,
         display: Display | None = None,
         stop=None,
-        notifier=None,
+        notifier: Notifier | None = None,
         record: bool = False,
-        on_frame: Callable[[Any, list[TrackedFace]], None] | None = None,
+        on_frame: Callable[[Frame, list[TrackedFace]], None] | None = None,
     ) -> None:
         self.cfg = cfg
         check_outputs(cfg, source, display)  # before anything opens: an output never writes over an input
@@ -109,186 +97,117 @@ class Runtime:
         self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
         self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model)
         log.info(why)
-        from edge.detect import make_detector
-
-        detector = make_detector(cfg.detector)
         self.tracker = Tracker(
-            self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every
+            self.landmarker, make_detector(cfg.detector), cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every
         )
         params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
-        self.smoothing = Smoothing(params, flow=cfg.smooth_flow) if cfg.smooth else None
-        self.effects = load_effects(cfg.effect)
-        self.signals = signals_fn()
+        self.delegate = describe_delegate(self.landmarker, cfg.delegate)
+        self.pipeline = Pipeline(
+            self.tracker,
+            smoothing=Smoothing(params, flow=cfg.smooth_flow) if cfg.smooth else None,
+            signals=compute_signals,
+            effects=make_effects(cfg.effect),
+            orient=Orientation(cfg.mirror, cfg.rotate),  # applied to each frame as captured
+            overlay=overlay_mode(cfg.overlay),
+            info=f"{self.landmarker.name} / {self.delegate}",
+        )
         self.stop = stop
         self.notifier = notifier
         self.record = record
         self.on_frame = on_frame
         self.feed: FrameByFrame | LatestFrame | None = None
-        self.out_file = None
-        self.delegate = describe_delegate(self.landmarker, cfg.delegate)
-        self.info = f"{self.landmarker.name} / {self.delegate}"
-        self.fps = 0.0
-        self.orient = Orientation(cfg.mirror, cfg.rotate)  # applied to each frame as captured
-        self.overlay = overlay_mode(cfg.overlay)
-
-    def _media_time(self, frame, t_start: float) -> float:
-        if self.source.live:
-            return frame.t - t_start
-        return frame.index / (self.source.fps or 30.0)
-
-    def _new_scene(self) -> None:
-        """A frame unrelated to the one before (the next photo of a folder): no track, flow or filter state carries over."""
-        self.tracker.reset()
-        if self.smoothing is not None:
-            self.smoothing.reset()
-
-    def _stopped(self) -> bool:
-        return bool(self.stop) if self.stop is not None else False
+        self.out_file: LandmarksWriter | None = None
+        self._display_open = False
 
     def run(self) -> RunResult:
         cfg = self.cfg
         res = RunResult(landmarker=self.landmarker.name, source=self.source.name, display=self.display.name)
+        clock = StageClock(record=self.record)
+        res.stage_ms = clock.ms
         self.feed = make_feed(self.source, loop=cfg.loop, realtime=cfg.realtime)
-        if cfg.landmarks_out:  # appended in whole lines (integrators can tail it live), rotated by size
-            self.out_file = LandmarksWriter(cfg.landmarks_out, cfg.landmarks_out_max_mb, cfg.landmarks_out_keep)
-            self.out_file.open()
-        opened_display = False
-        t_start = time.monotonic()
-        last_status = t_start
-        ready = False
-        frames_since, t_since = 0, t_start
-        last_frame = t_start
+        self._open_landmarks_out()
+        beat = Heartbeat(self.notifier, cfg.status_every, self.source.name, self.display.name)
         try:
-            self.feed.start()
-            self.display.open(*self.orient.size(cfg.width, cfg.height), float(self.source.fps or 30.0))
-            opened_display = True
-            if self.display.where:
-                log.info(f"display: {self.display.name} -> {self.display.where}")
-            if self.display.name == "http":
-                port = self.display.where.rstrip("/").rsplit(":", 1)[-1]
-                log.info(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
+            self._start()
             while not self._stopped():
                 if cfg.frames and res.frames >= cfg.frames:
                     res.ended_by = f"--frames {cfg.frames}"
                     break
-                t0 = time.perf_counter()
+                clock.start()
                 try:
                     frame = self.feed.get(timeout=0.5)
                 except TimeoutError:
-                    if self.notifier is not None:
-                        if not ready and time.monotonic() - t_start > READY_WAIT_S:
-                            ready = True  # up and waiting for the camera: better than a start timeout and a restart loop
-                            self.notifier.ready(f"waiting for {self.source.name}")
-                        self.notifier.watchdog()
-                    if time.monotonic() - last_status > cfg.status_every:
-                        last_status = time.monotonic()
-                        why = self.feed.stats.last_error or "no frame yet"
-                        log.info(f"waiting for {self.source.name} ({time.monotonic() - last_frame:.0f} s without a frame: {why}); retrying")
-                        if self.notifier is not None:
-                            self.notifier.status(f"waiting for {self.source.name}")
+                    beat.waiting(self.feed.stats.last_error)
                     continue
                 if frame is None:
                     res.ended_by = "end of source"
                     break
-                if not self.orient.identity:  # mirror / rotate first: every later stage sees the picture as shown
-                    frame.image = self.orient.apply(frame.image)
-                    if frame.display is not None:
-                        frame.display = self.orient.apply(frame.display)
-                if frame.cut:
-                    self._new_scene()
-                last_frame = time.monotonic()
-                t1 = time.perf_counter()
-                faces = self.tracker.update(frame.image)
-                t2 = time.perf_counter()
-                ts = self._media_time(frame, t_start)
-                if self.smoothing is not None:
-                    self.smoothing.apply(frame.image, faces, ts)
-                t3 = time.perf_counter()
-                if self.signals is not None:
-                    for f in faces:
-                        f.signals = self.signals(f.points)
-                t4 = time.perf_counter()
-                image = frame.display if frame.display is not None else frame.image
-                scale = image.shape[1] / frame.image.shape[1]
-                draws = self.effects or (self.overlay != "none" and self.display.wants_frames())
-                if frame.release is not None and self.orient.identity and draws:
-                    image = image.copy()  # a camera buffer is not ours to draw on (a turned frame is already a copy)
-                shown = _scaled(faces, scale) if scale != 1.0 else faces
-                if self.effects:
-                    image = to_bgr(image)
-                    for eff in self.effects:
-                        image = eff.apply(image, shown)
-                t5 = time.perf_counter()
-                if self.display.wants_frames():
-                    image = to_bgr(image)
-                    if self.overlay != "none":
-                        info = f"{self.fps:5.1f} fps  {self.info}" if self.overlay == "debug" else ""
-                        draw_overlay(image, shown, info, mode=self.overlay)
-                    self.display.show(image)
-                t6 = time.perf_counter()
-                if self.out_file is not None:
-                    line = {"frame": frame.index, "t": round(ts, 4), "faces": [f.to_json() for f in faces]}
-                    self.out_file.write(line)
-                if self.on_frame is not None:
-                    self.on_frame(frame, faces)
-                frame.done()
-                t7 = time.perf_counter()
+                t = self._media_time(frame, beat.started)
+                faces, picture = self.pipeline.process(frame, t, clock, show=self.display.wants_frames(), fps=beat.fps)
+                if picture is not None:
+                    self.display.show(picture)
+                clock.lap("display")
+                self._output(frame, t, faces)
+                clock.lap("output")
                 res.frames += 1
-                frames_since += 1
                 if self.record:
-                    ms = self.tracker.stats.ms
-                    st = res.stage_ms
-                    st["capture"].append((t1 - t0) * 1e3)
-                    st["detect"].append(ms.get("detect", 0.0))
-                    st["landmarks"].append(ms.get("landmarks", 0.0))
-                    st["smoothing"].append((t3 - t2) * 1e3)
-                    st["signals"].append((t4 - t3) * 1e3)
-                    st["effect"].append((t5 - t4) * 1e3)
-                    st["display"].append((t6 - t5) * 1e3)
-                    st["output"].append((t7 - t6) * 1e3)
-                    res.faces_per_frame.append(len(faces))
-                    res.frame_end.append(t7)
-                    if self.source.live:
-                        res.lag_ms.append((time.monotonic() - frame.t) * 1e3)
-                now = time.monotonic()
-                if now - t_since >= 1.0:
-                    self.fps = frames_since / (now - t_since)
-                    frames_since, t_since = 0, now
-                if self.notifier is not None:
-                    if not ready:
-                        ready = True
-                        self.notifier.ready(f"tracking {self.source.name} -> {self.display.name}")
-                    self.notifier.watchdog(now)
-                self.display.status(fps=self.fps, frame=frame.index, faces=len(faces), info=self.info)
-                if now - last_status >= cfg.status_every:
-                    last_status = now
-                    text = f"{self.fps:.1f} fps, frame {frame.index}, {len(faces)} face(s), {self.source.name} -> {self.display.name}"
-                    log.info(text)
-                    if self.notifier is not None:
-                        self.notifier.status(text)
+                    self._record(res, frame, faces, clock.mark)
+                beat.frame(frame.index, len(faces))
+                self.display.status(fps=beat.fps, frame=frame.index, faces=len(faces), info=self.pipeline.info)
                 if self.display.closed_by_user:
                     res.ended_by = "window closed"
                     break
             else:
                 res.ended_by = getattr(self.stop, "signal_name", "") or "stopped"
         finally:
-            res.wall_s = time.monotonic() - t_start
-            res.fps = res.frames / res.wall_s if res.wall_s > 0 else 0.0
-            if self.notifier is not None:
-                self.notifier.stopping(f"stopping after {res.frames} frames ({res.ended_by or 'error'})")
-            self.feed.stop()
-            if opened_display:
-                self.display.close()
-            if self.out_file is not None:
-                self.out_file.close()
+            self._finish(res, beat)
         return res
 
+    def _open_landmarks_out(self) -> None:
+        cfg = self.cfg
+        if cfg.landmarks_out:  # appended in whole lines (integrators can tail it live), rotated by size
+            self.out_file = LandmarksWriter(cfg.landmarks_out, cfg.landmarks_out_max_mb, cfg.landmarks_out_keep)
+            self.out_file.open()
 
-def _scaled(faces: list[TrackedFace], s: float) -> list[TrackedFace]:
-    from edge.geometry import Box
+    def _start(self) -> None:
+        """Start capturing, open the display in the size of the picture shown, and say where to look."""
+        self.feed.start()
+        self.display.open(*self.pipeline.orient.size(self.cfg.width, self.cfg.height), float(self.source.fps or 30.0))
+        self._display_open = True
+        if self.display.where:
+            log.info(f"display: {self.display.name} -> {self.display.where}")
+        if isinstance(self.display, HttpDisplay):
+            port = self.display.port
+            log.info(f"watch it: open {self.display.where} in a browser (elsewhere: ssh -L {port}:127.0.0.1:{port} this-host)")
 
-    out = []
-    for f in faces:
-        box = Box(f.box.x * s, f.box.y * s, f.box.w * s, f.box.h * s, f.box.score) if f.box is not None else None
-        out.append(TrackedFace(f.id, f.points * s, f.score, box, f.raw_points, f.signals))
-    return out
+    def _stopped(self) -> bool:
+        return bool(self.stop) if self.stop is not None else False
+
+    def _media_time(self, frame: Frame, t_start: float) -> float:
+        if self.source.live:
+            return frame.t - t_start
+        return frame.index / (self.source.fps or 30.0)
+
+    def _output(self, frame: Frame, t: float, faces: list[TrackedFace]) -> None:
+        """--landmarks-out, the caller's on_frame, then the camera buffer goes back."""
+        if self.out_file is not None:
+            self.out_file.write({"frame": frame.index, "t": round(t, 4), "faces": [f.to_json() for f in faces]})
+        if self.on_frame is not None:
+            self.on_frame(frame, faces)
+        frame.done()
+
+    def _record(self, res: RunResult, frame: Frame, faces: list[TrackedFace], end: float) -> None:
+        res.faces_per_frame.append(len(faces))
+        res.frame_end.append(end)
+        if self.source.live:
+            res.lag_ms.append((time.monotonic() - frame.t) * 1e3)
+
+    def _finish(self, res: RunResult, beat: Heartbeat) -> None:
+        res.wall_s = time.monotonic() - beat.started
+        res.fps = res.frames / res.wall_s if res.wall_s > 0 else 0.0
+        beat.stopping(f"stopping after {res.frames} frames ({res.ended_by or 'error'})")
+        self.feed.stop()
+        if self._display_open:
+            self.display.close()
+        if self.out_file is not None:
+            self.out_file.close()
