@@ -1,5 +1,9 @@
 """`edgetrack train boxmap`: fit the mapping from Haar boxes to the landmark boxes the
-landmarkers start from, and report how much it helps on the validation split."""
+landmarkers start from, and report how much it helps on the validation split.
+
+Detections are paired with faces by the rule the evaluation scores with
+(`edge.data.matching`: mapped box IoU >= 0.3), re-matched under each new fit until the
+pairs settle, so the mapping is fitted on the faces it will be judged on."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from convert.training_data import training_samples
-from edge.data import FaceSample, load_image
+from edge.data import FaceSample, fit_matched, load_image, match_detection
 from edge.detect.haar import BOX_MAPPING_FILE, BoxMapping, HaarDetector
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
@@ -24,39 +28,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="models folder (default: models/)")
 
 
-def _is_same_face(det: Box, truth: Box) -> bool:
-    """Centre inside the truth box and a plausible size: the raw Haar box is offset and larger."""
-    return abs(det.cx - truth.cx) < 0.5 * truth.w and abs(det.cy - truth.cy) < 0.5 * truth.h and 0.5 < det.w / truth.w < 2.5
-
-
-def paired_boxes(samples: list[FaceSample], detector: HaarDetector) -> tuple[list[Box], list[Box], list[FaceSample]]:
-    det, truth, kept = [], [], []
+def detect_raw(samples: list[FaceSample], detector: HaarDetector) -> tuple[list[list[Box]], list[Box], list[FaceSample]]:
+    """Unmapped Haar boxes and the landmark box of every readable face."""
+    dets, truths, kept = [], [], []
     for i, s in enumerate(samples):
         img = load_image(s.image_path)
         if img is None:
             continue
-        t = Box.around(s.points)
-        match = [b for b in detector.detect_raw(img, max_faces=5) if _is_same_face(b, t)]
-        if match:
-            det.append(min(match, key=lambda b: (b.cx - t.cx) ** 2 + (b.cy - t.cy) ** 2))
-            truth.append(t)
-            kept.append(s)
+        dets.append(detector.detect_raw(img, max_faces=5))
+        truths.append(Box.around(s.points))
+        kept.append(s)
         if (i + 1) % 500 == 0:
             print(f"  detected {i + 1}/{len(samples)}", file=sys.stderr)
-    return det, truth, kept
+    return dets, truths, kept
 
 
 def main(args: argparse.Namespace) -> int:
     detector = HaarDetector(mapped=False)
     train = training_samples(args.data, "train")
-    det, truth, _ = paired_boxes(train, detector)
-    mapping = BoxMapping.fit(det, truth)
+    dets, truths, _ = detect_raw(train, detector)
+    mapping, matched = fit_matched(dets, truths, BoxMapping.fit)
+    if mapping is None:
+        raise ValueError(f"no Haar detection matched any of the {len(truths)} train faces (mapped-box IoU >= 0.3); check --data")
     out = (args.out or models_dir()) / BOX_MAPPING_FILE
     mapping.save(out)
-    print(f"box mapping from {len(det)} train faces: {mapping}, saved to {out}", file=sys.stderr)
+    n = sum(m is not None for m in matched)
+    print(f"box mapping from {n} of {len(truths)} train faces: {mapping}, saved to {out}", file=sys.stderr)
 
     val = training_samples(args.data, "val")
-    vdet, vtruth, vsamples = paired_boxes(val, detector)
+    vdets, vtruths, vsamples = detect_raw(val, detector)
+    pairs = [(m, t, s) for d, t, s in zip(vdets, vtruths, vsamples) if (m := match_detection(d, t, mapping)) is not None]
+    print(f"  val: {len(pairs)} of {len(vtruths)} faces found", file=sys.stderr)
+    if not pairs:
+        return 0
+    vdet, vtruth, vsamples = (list(c) for c in zip(*pairs))
     mean = ShapeModel.load().mean
     gt = np.stack([s.points for s in vsamples])
     for label, m in (("raw Haar box", BoxMapping()), ("mapped box", mapping)):

@@ -1,7 +1,8 @@
 """`edgetrack train peers`: learn what the reference landmarkers need to be judged fairly.
 
 - dlib's predictor expects dlib's HOG detector box, not our landmark box: fit the mapping
-  landmark box -> dlib box on training faces where dlib's detector fires.
+  landmark box -> dlib box on training faces where dlib's detector finds the face, by the
+  one rule of edge.data.matching (the dlib box, mapped to a landmark box, IoU >= 0.3).
 - Face Mesh has 468 vertices, not the iBUG 68: for each iBUG point take the mesh vertex
   with the smallest median distance to it (normalised by inter-ocular distance) over
   training faces. Nothing is regressed, so the peer is not improved by our data, only read.
@@ -17,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from convert.training_data import training_samples
-from edge.data import load_image
+from edge.data import fit_matched, load_image
 from edge.detect.haar import BoxMapping
 from edge.evaluate.metrics import interocular
 from edge.geometry import Box
+from edge.landmarks68 import N_POINTS
 from edge.paths import models_dir
 
 
@@ -34,26 +36,28 @@ def _dlib_box_mapping(samples) -> tuple[BoxMapping, int]:
     import dlib  # type: ignore
 
     detector = dlib.get_frontal_face_detector()
-    ours, theirs = [], []
+    found, truths = [], []
     for s in samples:
         img = load_image(s.image_path)
         if img is None:
             continue
-        truth = Box.around(s.points)
         rects = detector(img[..., ::-1].copy(), 1)
-        boxes = [Box(r.left(), r.top(), r.width(), r.height()) for r in rects]
-        near = [b for b in boxes if abs(b.cx - truth.cx) < 0.5 * truth.w and abs(b.cy - truth.cy) < 0.5 * truth.h]
-        if near:
-            ours.append(truth)
-            theirs.append(min(near, key=lambda b: (b.cx - truth.cx) ** 2 + (b.cy - truth.cy) ** 2))
+        found.append([Box(r.left(), r.top(), r.width(), r.height()) for r in rects])
+        truths.append(Box.around(s.points))
+    # which dlib box is the face: matched through a dlib -> landmark box mapping fitted under the same rule
+    _, matched = fit_matched(found, truths, BoxMapping.fit)
+    ours = [t for t, m in zip(truths, matched) if m is not None]
+    theirs = [m for m in matched if m is not None]
+    if not ours:
+        raise ValueError(f"dlib's detector found none of the {len(truths)} training faces; check --data")
     return BoxMapping.fit(ours, theirs), len(ours)
 
 
 def _mediapipe_correspondence(samples) -> tuple[list[int], int, np.ndarray]:
     from edge.landmarks.peers import MediapipeLandmarker
 
-    lm = MediapipeLandmarker(correspondence=list(range(68)))
-    dists = []  # per face: (468, 68) normalised distances
+    lm = MediapipeLandmarker(correspondence=list(range(N_POINTS)))
+    dists = []  # per face: (468, N_POINTS) normalised distances
     for s in samples:
         img = load_image(s.image_path)
         if img is None:
@@ -63,9 +67,9 @@ def _mediapipe_correspondence(samples) -> tuple[list[int], int, np.ndarray]:
             continue
         d = np.linalg.norm(mesh[:, None, :] - s.points[None, :, :], axis=-1) / interocular(s.points)
         dists.append(d)
-    med = np.median(np.stack(dists), axis=0)  # (468, 68)
+    med = np.median(np.stack(dists), axis=0)  # (468, N_POINTS)
     corr = med.argmin(0)
-    return [int(v) for v in corr], len(dists), med[corr, np.arange(68)]
+    return [int(v) for v in corr], len(dists), med[corr, np.arange(N_POINTS)]
 
 
 def main(args: argparse.Namespace) -> int:

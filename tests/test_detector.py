@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from edge.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_dataset, load_image, load_or_make_split, match_detection
 from edge.detect import available_detectors, make_detector
 from edge.detect.haar import BoxMapping
-from edge.evaluate.harness import pick_detection
 from edge.geometry import Box
 
 
@@ -40,7 +39,7 @@ def test_haar_finds_real_faces_and_the_mapping_fits_them(ytf68):
     found, ious = 0, []
     for s in _val(ytf68, 60):
         truth = Box.around(s.points)
-        best = pick_detection(det.detect(load_image(s.image_path), max_faces=5), truth)
+        best = match_detection(det.detect(load_image(s.image_path), max_faces=5), truth)
         if best is not None:
             found += 1
             ious.append(truth.iou(best))

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
-from edge.data import FaceSample, flip_points, load_image
+from edge.data import FaceSample, flip_points, load_image, match_detection
 from edge.geometry import Box, Similarity
 from edge.landmarks68 import N_POINTS, interocular
 
@@ -58,7 +58,6 @@ def detector_box_errors(samples: list[FaceSample], progress: bool = True) -> np.
     the mapped Haar box is off in a face-dependent way (tilted heads, beards, hair).
     """
     from edge.detect.haar import HaarDetector
-    from edge.evaluate.harness import pick_detection
 
     detector = HaarDetector()
     out = np.full((len(samples), 4), np.nan)
@@ -67,7 +66,7 @@ def detector_box_errors(samples: list[FaceSample], progress: bool = True) -> np.
         if img is None:
             continue
         truth = Box.around(s.points)
-        det = pick_detection(detector.detect(img, max_faces=5), truth)
+        det = match_detection(detector.detect(img, max_faces=5), truth)
         if det is not None:
             out[i] = box_error(det, truth)
         if progress and (i + 1) % 1000 == 0:

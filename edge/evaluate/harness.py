@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.data import FaceSample, load_image
+from edge.data import FaceSample, load_image, match_detection
 from edge.detect import Detector
 from edge.geometry import Box
 from edge.landmarks import Landmarker
-
-MATCH_IOU = 0.3  # a detection this close to the ground-truth box counts as finding the face
 
 
 @dataclass
@@ -25,14 +23,6 @@ class EvalRun:
     ms_per_face: list[float] = field(default_factory=list)
     ms_detect: list[float] = field(default_factory=list)
     unreadable: int = 0
-
-
-def pick_detection(boxes: list[Box], truth: Box) -> Box | None:
-    """The detection that overlaps the annotated face best, if it overlaps enough."""
-    if not boxes:
-        return None
-    best = max(boxes, key=truth.iou)
-    return best if truth.iou(best) >= MATCH_IOU else None
 
 
 def evaluate(
@@ -62,7 +52,7 @@ def evaluate(
             t0 = time.perf_counter()
             boxes = detector.detect(image, max_faces=5)  # type: ignore[union-attr]
             run.ms_detect.append((time.perf_counter() - t0) * 1e3)
-            box = pick_detection(boxes, truth)
+            box = match_detection(boxes, truth)  # the detector's boxes are mapped already
         if box is None:
             run.predictions.append(None)
             continue
