@@ -87,9 +87,6 @@ class Box:
     def cy(self) -> float:
         return self.y + self.h / 2
 
-    def as_array(self) -> np.ndarray:
-        return np.array([self.x, self.y, self.w, self.h], dtype=np.float64)
-
     @classmethod
     def around(cls, points: np.ndarray) -> Box:
         """The tight box of a landmark set: the box every landmarker is initialised from."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import cv2
@@ -11,8 +10,6 @@ import pytest
 
 from edge.cli import main
 from edge.service.runtime import STAGES
-
-HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +42,6 @@ def test_bench_counts_short_sources(tmp_path):
     assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--landmarker", "mean"]) == 2
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_bench_truth_reports_raw_and_smoothed(tmp_path):
     out = tmp_path / "t.json"
     assert main(["bench", "--truth", "--frames", "90", "--json", str(out)]) == 0

@@ -204,7 +204,7 @@ def test_framebuffer_letterboxes_a_640x480_frame_on_1920x1080(tmp_path):
     a portrait frame afterwards (a turned camera) gets bars top and bottom and the old picture is cleared."""
     g = FbGeometry(1920, 1080, 32, 1920 * 4)
     dev = tmp_path / "fb0"
-    dev.write_bytes(b"\x7f" * g.size_bytes)  # whatever the console left there
+    dev.write_bytes(b"\x7f" * (g.stride * g.height))  # whatever the console left there
     disp = FramebufferDisplay(dev, geometry=g)
     disp.open()
     frame = np.full((480, 640, 3), (30, 160, 90), np.uint8)

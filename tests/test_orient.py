@@ -5,7 +5,6 @@ picture shown must both be in the coordinates of the upright synthetic frame (it
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 
 import cv2
@@ -18,7 +17,6 @@ from edge.displays.base import Display
 from edge.sources.base import Frame, Source
 from edge.sources.orient import Orientation
 
-HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
 ALL = [(m, r) for r in (0, 90, 180, 270) for m in (False, True)]
 
 
@@ -103,7 +101,6 @@ def synthetic(n: int):
     return [synth.render(i) for i in range(n)]
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 @pytest.mark.parametrize("mirror,rotate", [(True, 90), (False, 270)])
 def test_sideways_camera_landmarks_out_in_shown_coordinates(tmp_path, mirror, rotate):
     """The camera films the synthetic face turned and/or mirrored; with the matching --rotate/--mirror the runtime
@@ -165,7 +162,6 @@ class Keep(Display):
         self.shown.append(image.copy())
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_display_stream_is_turned_too_and_the_overlay_lands_on_the_face(tmp_path):
     from edge.service.runtime import Runtime
 

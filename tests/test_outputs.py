@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import blank_video
 
 from edge.cli import main
 
@@ -26,15 +27,6 @@ FAST = ["--landmarker", "mean", "--width", "320", "--height", "240"]
 @pytest.fixture(autouse=True)
 def no_system_config(monkeypatch):
     monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
-def blank_video(path: Path, n: int = 20) -> Path:
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
-    for i in range(n):
-        w.write(np.full((240, 320, 3), (60 + 4 * i) % 256, np.uint8))
-    w.release()
-    assert path.stat().st_size > 0
-    return path
 
 
 def sha(path: Path) -> str:

@@ -4,7 +4,6 @@ file, and the no-camera / no-screen fallback of `make run`."""
 from __future__ import annotations
 
 import glob
-import importlib.util
 import json
 import os
 import re
@@ -18,25 +17,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import blank_video
 
 from edge import config
 from edge.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
 
 
 @pytest.fixture(autouse=True)
 def no_system_config(monkeypatch):
     monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
-def blank_video(path: Path, n: int = 25) -> Path:
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
-    for i in range(n):
-        w.write(np.full((240, 320, 3), (60 + 4 * i) % 256, np.uint8))
-    w.release()
-    return path
 
 
 def synth_video(path: Path, n: int = 40) -> tuple[Path, list]:
@@ -110,7 +101,6 @@ def test_landmarks_out_has_a_line_for_every_frame(tmp_path, capsys):
     assert "end of source" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_tracks_a_real_video_file(tmp_path):
     video, truths = synth_video(tmp_path / "face.avi", 40)
     out = tmp_path / "x.jsonl"
@@ -128,7 +118,6 @@ def test_tracks_a_real_video_file(tmp_path):
     assert len({ln["faces"][0]["id"] for ln in tracked}) <= 2  # one face, one id (at most one re-acquire)
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_make_run_without_camera_or_screen_serves_the_synthetic_face_over_http():
     if glob.glob("/dev/video*") or glob.glob("/dev/dri/card*") or os.path.exists("/dev/fb0"):
         pytest.skip("this machine has a camera or a screen, so `auto` would pick it")

@@ -3,16 +3,9 @@ coming back, through the real capture thread; no crash, memory flat, lag not gro
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from edge import config
 
-HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
 
-
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_short_soak_survives_camera_dropouts(monkeypatch):
     monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
     import argparse

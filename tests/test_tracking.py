@@ -4,8 +4,6 @@ exercises it with the shipped detector and landmarker."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -14,8 +12,6 @@ from edge.detect import make_detector
 from edge.geometry import Box
 from edge.landmarks import make_landmarker
 from edge.tracking import Tracker, pick_landmarker
-
-HAS_SYNTH = importlib.util.find_spec("edge.synth") is not None
 
 
 class SquareDetector:
@@ -120,7 +116,6 @@ def test_auto_landmarker_says_which():
         pick_landmarker("nonsense")
 
 
-@pytest.mark.skipif(not HAS_SYNTH, reason="edge.synth (the synthetic face) is not in this build")
 def test_tracks_the_synthetic_face():
     from edge.synth import SyntheticFace
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from edge.detect import make_detector
 from edge.geometry import Box
+from edge.landmarks68 import N_POINTS
 from edge.synth.scenarios import SCENARIOS
 
 
@@ -105,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     render_ms: list[float] = []
     with open(out / "landmarks.csv", "w", newline="") as fcsv, open(out / "truth.jsonl", "w") as fjson:
         w = csv.writer(fcsv)
-        w.writerow(["image"] + [f"{a}{k}" for k in range(68) for a in ("x", "y")])
+        w.writerow(["image"] + [f"{a}{k}" for k in range(N_POINTS) for a in ("x", "y")])
         for n in range(args.frames):
             i = args.start + n
             tr0 = time.perf_counter()

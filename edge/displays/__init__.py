@@ -128,8 +128,8 @@ DISPLAYS = Registry(
 )
 
 
-def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080, fb_device: str = "/dev/fb0", log=None) -> Display:
-    """A Display from 'scheme[:rest]'; `auto` says what it picked through logging (`log` is accepted for old callers and not used)."""
+def make_display(spec: str, http_host: str = "127.0.0.1", http_port: int = 8080, fb_device: str = "/dev/fb0") -> Display:
+    """A Display from 'scheme[:rest]'; `auto` says what it picked through logging."""
     spec = spec.strip()
     found = DISPLAYS.split(spec)
     if found is None:

@@ -32,10 +32,6 @@ class FbGeometry:
         if self.stride < self.width * self.bpp // 8:
             raise ValueError(f"framebuffer stride {self.stride} is shorter than a line of {self.width} pixels at {self.bpp} bpp")
 
-    @property
-    def size_bytes(self) -> int:
-        return self.stride * self.height
-
 
 def read_geometry(device: str | Path, sysfs_root: str | Path = "/sys/class/graphics") -> FbGeometry:
     """Geometry of /dev/fbN from sysfs (virtual_size is 'W,H'; stride may be absent on old kernels)."""

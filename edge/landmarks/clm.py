@@ -53,10 +53,8 @@ class CLMLandmarker:
         self.score = FaceScore.load(score_path)
         self.fitter = CLMFitter(self.experts, responses, self.score, reg=reg)
         self.box_schedule, self.track_schedule = schedules(len(self.experts.levels))
-        self.last: CLMFitResult | None = None
 
     def _result(self, r: CLMFitResult) -> LandmarkResult:
-        self.last = r
         return LandmarkResult(r.points, float(r.score) if np.isfinite(r.score) else 0.0)
 
     def fit(self, frame: np.ndarray, box: Box) -> LandmarkResult:

@@ -104,10 +104,10 @@ SOURCES = Registry(
 )
 
 
-def make_source(spec: str, width: int = 640, height: int = 480, fps: int = 30, log=None) -> Source:
+def make_source(spec: str, width: int = 640, height: int = 480, fps: int = 30) -> Source:
     """A Source from 'scheme[:rest]', /dev/videoN, or a plain path (a file is a video, a folder holds images).
 
-    `auto` says what it picked through logging (`log` is accepted for old callers and not used).
+    `auto` says what it picked through logging.
     """
     spec = spec.strip()
     found = SOURCES.split(f"v4l2:{spec}" if spec.startswith("/dev/video") else spec)
