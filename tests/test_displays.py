@@ -151,21 +151,33 @@ def test_http_page_in_real_chromium(tmp_path):
     assert "chromium test" in dom and 'id="fps">30.0<' in dom, "the live fps did not reach the page"
 
 
-def test_sdl_with_dummy_driver(monkeypatch):
+@pytest.fixture
+def sdl_window(monkeypatch):
+    """Opens a real SDL display on SDL's dummy video driver at the given window size; closes it after the test."""
     pytest.importorskip("pygame")
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    disp = make_display("sdl")
-    disp.fullscreen = False
-    disp.open(320, 240)
-    try:
-        disp.show(test_pattern())
-        surf = disp.screen
-        assert surf.get_size() == (320, 240)
-        r, g, b, *_ = surf.get_at((300, 120))  # right third of the picture is red
-        assert r > 200 and g < 50 and b < 50
-        assert not disp.closed_by_user
-    finally:
+    opened = []
+
+    def open_window(width: int, height: int):
+        disp = make_display("sdl")
+        disp.fullscreen = False
+        disp.open(width, height)
+        opened.append(disp)
+        return disp
+
+    yield open_window
+    for disp in opened:
         disp.close()
+
+
+def test_sdl_with_dummy_driver(sdl_window):
+    disp = sdl_window(320, 240)
+    disp.show(test_pattern())
+    surf = disp.screen
+    assert surf.get_size() == (320, 240)
+    r, g, b, *_ = surf.get_at((300, 120))  # right third of the picture is red
+    assert r > 200 and g < 50 and b < 50
+    assert not disp.closed_by_user
 
 
 def test_video_file_display(tmp_path):
@@ -227,22 +239,15 @@ def test_framebuffer_letterboxes_a_640x480_frame_on_1920x1080(tmp_path):
     assert not px[:, :555].any() and not px[:, 1365:].any(), "the landscape picture was left behind in the new bars"
 
 
-def test_sdl_letterboxes_on_a_wider_window(monkeypatch):
-    pytest.importorskip("pygame")
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    disp = make_display("sdl")
-    disp.fullscreen = False
-    disp.open(400, 200)
-    try:
-        disp.show(np.full((480, 640, 3), 255, np.uint8))  # 640x480 -> 266x200 in the middle of 400x200
-        surf = disp.screen
-        row = [surf.get_at((x, 100))[0] for x in range(400)]
-        lit = [x for x, v in enumerate(row) if v > 200]
-        assert (lit[0], lit[-1]) == (67, 332)
-        assert max(row[:66]) == 0 and max(row[334:]) == 0
-        assert surf.get_at((200, 0))[0] > 200 and surf.get_at((200, 199))[0] > 200  # full height, not cropped
-    finally:
-        disp.close()
+def test_sdl_letterboxes_on_a_wider_window(sdl_window):
+    disp = sdl_window(400, 200)
+    disp.show(np.full((480, 640, 3), 255, np.uint8))  # 640x480 -> 266x200 in the middle of 400x200
+    surf = disp.screen
+    row = [surf.get_at((x, 100))[0] for x in range(400)]
+    lit = [x for x, v in enumerate(row) if v > 200]
+    assert (lit[0], lit[-1]) == (67, 332)
+    assert max(row[:66]) == 0 and max(row[334:]) == 0
+    assert surf.get_at((200, 0))[0] > 200 and surf.get_at((200, 199))[0] > 200  # full height, not cropped
 
 
 def overlay_face() -> TrackedFace:
