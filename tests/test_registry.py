@@ -50,7 +50,11 @@ def test_every_registered_name_resolves_to_a_callable_factory(kind, name):
 @pytest.mark.parametrize("kind,name", [("command", n) for n in COMMANDS] + [("target", n) for n in TARGETS])
 def test_every_command_and_train_target_is_a_module_with_add_arguments_and_main(kind, name):
     reg = COMMANDS if kind == "command" else TARGETS
-    module = reg.load(name)  # the workstation venv has the training stack, so every target imports
+    try:
+        module = reg.load(name)
+    except RuntimeError as exc:  # the device install: a trainer that needs torch/scipy says so in one line
+        assert kind == "target" and "pip install 'edgetrack[convert]'" in str(exc)
+        pytest.skip(str(exc))
     assert callable(module.add_arguments) and callable(module.main), (kind, name)
     assert reg.help(name)  # `edgetrack --help` and `train --help` list each with its line
 
