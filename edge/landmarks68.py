@@ -111,6 +111,14 @@ def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[..., RIGHT_EYE, :].mean(-2), p[..., LEFT_EYE, :].mean(-2)
 
 
+def roll(points: np.ndarray) -> float:
+    """The head's roll in radians: the angle of the line from the image-left eye centre to the
+    image-right one (0 = eyes level; positive turns the face clockwise on screen, y down)."""
+    right, left = eye_centres(np.asarray(points, dtype=np.float64))
+    d = left - right
+    return float(np.arctan2(d[1], d[0]))
+
+
 def _flip_permutation() -> np.ndarray:
     pairs = (
         [(i, 16 - i) for i in range(8)]  # jaw

@@ -39,9 +39,10 @@ class CropSpec:
 
 
 def crop_from_box(box: Box, fill: float = FILL) -> CropSpec:
-    """Upright crop around a landmark box (ground truth or a mapped detector box)."""
+    """Crop around a landmark box (ground truth or a mapped detector box): upright, or levelled
+    when the box is turned (`box.angle`, a detector that sees the roll)."""
     side = max(0.5 * (box.w + box.h), 1.0) / fill
-    return CropSpec(box.cx, box.cy, side, 0.0)
+    return CropSpec(box.cx, box.cy, side, float(box.angle))
 
 
 def eye_angle(points: np.ndarray) -> float:

@@ -3,6 +3,9 @@
 A landmarker is started from a box (the tight box of the 68 points, as produced by
 `--box gt` or a mapped detector box) or, when tracking, from the previous frame's
 points. It returns 68 points in frame pixels and a score (higher = surer it is a face).
+Two optional class attributes tell the tracker more: `scores_faces` (the score is P(face),
+so it can judge "still a face" before any detector is asked) and `takes_turned_boxes`
+(`fit` levels its own first look by `box.angle`; others are fitted through `fit_box`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from typing import Protocol
 import numpy as np
 
 from edge.geometry import Box
+from edge.imaging import levelled_view
 from edge.registry import Registry
+
+FIT_VIEW = 2.0  # a turned box is fitted in an upright window this many box sides wide...
+FIT_VIEW_MAX = 480  # ...shrunk to at most this many pixels
 
 
 @dataclass
@@ -58,3 +65,18 @@ class BoxTracking:
 
     def track(self, frame: np.ndarray, previous: np.ndarray) -> LandmarkResult:
         return self.fit(frame, Box.around(previous))  # type: ignore[attr-defined]
+
+
+def fit_box(landmarker: Landmarker, frame: np.ndarray, box: Box) -> LandmarkResult:
+    """`landmarker.fit` from a box that may be turned (`box.angle`, a tilted head): a landmarker that
+    takes turned boxes (`takes_turned_boxes`, e.g. the CNN's levelled crop) gets the box as it is;
+    any other fits in a window turned upright around it, and its points are turned back."""
+    if not box.angle or getattr(landmarker, "takes_turned_boxes", False):
+        return landmarker.fit(frame, box)
+    side = FIT_VIEW * max(box.w, box.h, 1.0)
+    view = levelled_view(frame, box.cx, box.cy, box.angle, side, side, min(1.0, FIT_VIEW_MAX / side))
+    s = view.to_view.scale
+    cx, cy = view.to_view.apply(np.array([box.cx, box.cy], dtype=np.float64))
+    res = landmarker.fit(view.image, Box(cx - box.w * s / 2, cy - box.h * s / 2, box.w * s, box.h * s, box.score))
+    points = view.to_frame().apply(np.asarray(res.points, dtype=np.float64)).astype(np.float32)
+    return LandmarkResult(points, res.score, res.valid)

@@ -24,6 +24,7 @@ BACKENDS = ("tflite", "tflite-float", "float")  # int8 TFLite (default), float32
 
 class CLMLandmarker:
     name = "clm"
+    scores_faces = True  # the score is the face score model's P(face) on the fitted points (the tracker's first judge)
 
     def __init__(
         self,

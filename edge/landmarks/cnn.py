@@ -35,6 +35,7 @@ def shape_plausibility(points: np.ndarray, shape_model: ShapeModel) -> float:
 
 class CnnLandmarker:
     name = "cnn"
+    takes_turned_boxes = True  # a turned box (a detector's roll) makes a levelled first crop
 
     def __init__(
         self,
@@ -98,6 +99,8 @@ class CnnClmLandmarker:
     """CNN first (robust to pose and blur), then CLM patch experts pull each point onto the image evidence."""
 
     name = "cnn+clm"
+    takes_turned_boxes = True  # the CNN's first crop is levelled by the box's angle
+    scores_faces = True  # the score is the CLM face score model's P(face) on the refined points
 
     def __init__(
         self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", clm_model_path: str | Path | None = None

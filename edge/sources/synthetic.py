@@ -8,7 +8,7 @@ from typing import Any
 
 from edge.sources.base import Frame, Source
 
-SCENARIOS = ("default", "still", "soak")
+SCENARIOS = ("default", "still", "soak", "roll")
 KEEP_TRUTH = 64  # rendered frames whose truth is kept (a capture thread runs at most a frame or two ahead)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from edge.synth.signals import CueTrack, SmoothSignal, rng_for, schedule
 
-SCENARIOS = ("default", "still", "soak")
+SCENARIOS = ("default", "still", "soak", "roll")
 EXPRESSIONS = ("blink", "smile", "mouth_open", "brow")
 BLINK = {"gap": (45, 130), "hold": (1, 1), "rise": 2, "fall": 3}  # ~6 frames, peak at the cue frame
 SLOW_CUE = {"gap": (60, 200), "hold": (15, 45), "rise": 8, "fall": 10}
@@ -201,6 +201,52 @@ class DefaultScript(Script):
         return float(self.tm[i % self.period])  # lighting and pan freeze on still segments too
 
 
+class RollScript(DefaultScript):
+    """The default scenario's talking face (same moves, light and still segments) with the head
+    rolling up to +-MAX_ROLL: slow tilts over 1.5-4 s and fast turns of up to 60 degrees in
+    4-8 frames (200-400 deg/s), each followed by a hold; the mouth talks (opens and closes
+    every second or so) while the head moves."""
+
+    MAX_ROLL = np.deg2rad(45.0)
+    TALK = {"gap": (12, 40), "hold": (2, 8), "rise": 3, "fall": 3}
+
+    def __init__(self, width: int, height: int, seed: int, sigma: np.ndarray) -> None:
+        super().__init__(width, height, seed, sigma)
+        rng = rng_for(seed, "roll")
+        tm_period = float(self.MOVE * self.CYCLES)
+        knots_t, knots_r = [0.0], [0.0]
+        while knots_t[-1] < tm_period - 40:
+            fast = rng.random() < 0.35
+            step = rng.uniform(25.0, 60.0) if fast else rng.uniform(15.0, 70.0)
+            target = knots_r[-1] + np.deg2rad(step) * rng.choice([-1.0, 1.0])
+            if abs(target) > self.MAX_ROLL:  # turn back the other way instead of past the limit
+                target = knots_r[-1] - np.sign(target) * np.deg2rad(step)
+            target = float(np.clip(target, -self.MAX_ROLL, self.MAX_ROLL))
+            knots_t.append(knots_t[-1] + (rng.uniform(4, 8) if fast else rng.uniform(45, 120)))
+            knots_r.append(target)
+            knots_t.append(knots_t[-1] + rng.uniform(5, 30))  # hold the tilt a moment
+            knots_r.append(target)
+        knots_t.append(tm_period)  # back to level where the loop starts again
+        knots_r.append(0.0)
+        kt, kr = np.asarray(knots_t), np.asarray(knots_r)
+        base = self.actors[0].path
+
+        def roll(tm: float) -> float:
+            k = int(np.clip(np.searchsorted(kt, tm, side="right") - 1, 0, len(kt) - 2))
+            f = _ease((tm - kt[k]) / max(kt[k + 1] - kt[k], 1e-9))
+            return float(kr[k] + (kr[k + 1] - kr[k]) * f)
+
+        def path(tm: float) -> tuple[float, float, float, float]:
+            cx, cy, iod, _ = base(tm)
+            return cx, cy, iod, roll(tm)
+
+        self.actors[0].path = path
+        c = self.TALK
+        self.actors[0].person.cues["mouth_open"] = schedule(
+            rng, self.period, c["gap"], c["hold"], c["rise"], c["fall"], self.moving_mask
+        )
+
+
 class StillScript(Script):
     """One face, mostly still: it holds a pose for 300 frames, then glides (20 frames) to the
     next; blinks, smiles, mouth opening and brow raises on cue throughout."""
@@ -373,7 +419,7 @@ def _ease(x: float) -> float:
 
 
 def make_script(scenario: str, width: int, height: int, seed: int, sigma: np.ndarray) -> Script:
-    cls = {"default": DefaultScript, "still": StillScript, "soak": SoakScript}.get(scenario)
+    cls = {"default": DefaultScript, "still": StillScript, "soak": SoakScript, "roll": RollScript}.get(scenario)
     if cls is None:
         raise ValueError(f"unknown synthetic scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     return cls(width, height, seed, sigma)
