@@ -183,3 +183,24 @@ def test_effects_survive_faces_at_and_beyond_the_frame_edge(synth_frame, spec):
         moved = pts - centre + corner
         out = effect.apply(frame.copy(), _face(moved))
         assert out.shape == frame.shape and out.dtype == frame.dtype
+
+
+def _top10_displacement(effect: CaricatureEffect, pts: np.ndarray) -> float:
+    """Mean displacement of the ten most-moved points (the distinctive features), in % inter-ocular."""
+    d = np.linalg.norm(effect.target(pts) - pts, axis=1)
+    return float(np.sort(d)[-10:].mean() / np.linalg.norm(pts[45] - pts[36]) * 100)
+
+
+def test_caricature_default_visibly_changes_a_typical_face():
+    # typical faces: shapes drawn from the shape model's own spread (its eigenvalues), seeded
+    model = shared_model()
+    rng = np.random.default_rng(0)
+    faces = [model.reconstruct(rng.normal(0, 1, len(model.eigenvalues)) * np.sqrt(model.eigenvalues)) * 150 + 300
+             for _ in range(60)]
+    default = make_effect("caricature")
+    assert default.factor == CaricatureEffect().factor
+    moved = np.median([_top10_displacement(default, p) for p in faces])
+    # the old default (1.8) moved them ~7.6% of the inter-ocular distance: barely visible
+    assert 10.0 <= moved <= 20.0, moved
+    assert np.median([_top10_displacement(CaricatureEffect(1.8), p) for p in faces]) < 0.7 * moved
+

@@ -21,7 +21,7 @@ EFFECTS = Registry(
         "landmarks": ("edge.effects.landmarks:create", "draw the 68 points (landmarks[:RADIUS])"),
         "caricature": (
             "edge.effects.caricature:create",
-            "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 1.8, 1 = off)",
+            "exaggerate the face's shape away from the mean (caricature[:FACTOR], default 2.5, 1 = off)",
         ),
         "deform": (
             "edge.effects.deform:create",
