@@ -12,6 +12,7 @@ import pytest
 from edge.effects import apply_all, make_effect, make_effects, parse_args
 from edge.effects.caricature import CaricatureEffect, mirror
 from edge.effects.reshape import _signed_areas, fold_free, reshape_face, shared_mesh, shared_model
+from edge.effects.signals import MAX_SCALE, SignalsEffect, panel_rect
 from edge.effects.swap import SwapEffect, load_donor
 from edge.faces import TrackedFace
 from edge.synth import SyntheticFace
@@ -204,3 +205,42 @@ def test_caricature_default_visibly_changes_a_typical_face():
     assert 10.0 <= moved <= 20.0, moved
     assert np.median([_top10_displacement(CaricatureEffect(1.8), p) for p in faces]) < 0.7 * moved
 
+
+def _face_of_width(width: float, frame_w: int, frame_h: int) -> np.ndarray:
+    m = shared_model().mean
+    p = m / np.ptp(m[:, 0]) * width
+    return p - p.mean(0) + (frame_w / 2, frame_h / 2)
+
+
+def _box(pts: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(pts.min(0)).astype(int)
+    x1, y1 = np.ceil(pts.max(0)).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+@pytest.mark.parametrize(
+    "size,face_width", [((640, 480), 360), ((640, 480), 150), ((640, 480), 500), ((1920, 1080), 600), ((1280, 720), 700)]
+)
+def test_signals_panel_sits_beside_the_face_and_scales_with_the_frame(size, face_width):
+    w, h = size
+    pts = _face_of_width(face_width, w, h)
+    frame = np.full((h, w, 3), 200, np.uint8)
+    out = SignalsEffect(outlines=False).apply(frame.copy(), _face(pts))
+    drawn = np.abs(out.astype(int) - frame).max(2) > 0
+    x0, y0, x1, y1 = _box(pts)
+    face_area = (x1 - x0) * (y1 - y0)
+    assert drawn.any()
+    # measured in pixels, not by the rule: beside the face (the old panel covered 10% of a 360 px face's box)
+    assert drawn[max(y0, 0) : y1, max(x0, 0) : x1].sum() < 0.02 * face_area
+    panel = panel_rect(frame.shape, pts)
+    assert drawn[panel.y : panel.y + panel.h, panel.x : panel.x + panel.w].sum() == drawn.sum()  # all of it in the panel
+    assert panel.w < 0.25 * w  # small beside the frame
+
+
+def test_signals_text_grows_with_the_frame():
+    small = panel_rect((480, 640, 3), _face_of_width(200, 640, 480))
+    big = panel_rect((1080, 1920, 3), _face_of_width(600, 1920, 1080))
+    assert big.scale > 2 * small.scale and big.scale == MAX_SCALE
+    (_, text_h), _ = cv2.getTextSize("blink", cv2.FONT_HERSHEY_SIMPLEX, big.scale, 2)
+    assert text_h >= 20  # readable across a room on a 1080p screen
+    assert big.h < 0.25 * 1080
