@@ -68,6 +68,8 @@ INSET = 0.08  # the jaw outline is pulled in by this share of the inter-ocular d
 FEATHER = 0.07  # the blend fades in over this share of the inter-ocular distance, inside the region
 GAIN_SIGMA = 0.22  # the gain map's blur, as a share of the inter-ocular distance
 GAIN_LIMITS = (0.08, 12.0)  # beyond these a ratio is a black shadow or a blown highlight, not skin tone
+SKIN_LIKE = (0.4, 2.0)  # pixels this much darker or brighter than the median skin are not skin (beard, brows, shine)
+PRIOR = 0.05  # weight of the median skin colour in the local tone (where little skin is near)
 GAIN_SCALE = 4  # the gain map is measured at 1/4 of the donor's resolution (it is smooth)
 _FACE_CENTRE = np.concatenate([NOSE, EYES])  # what the jaw is pulled towards
 UPPER_LIP = MOUTH_OUTER[1:6]  # the outer upper lip between the corners
@@ -207,6 +209,20 @@ def masked_blur(image: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.n
     return num / np.maximum(den, 1e-6)[..., None], den
 
 
+def skin_tone(image: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
+    """A face's local skin tone (h, w, 3 float32): the blur of its skin-like pixels inside `skin`
+    (not much darker or brighter than the median skin: no beard, brows, nostrils or shine), per
+    channel, leaning on the median skin colour where little skin was seen nearby."""
+    inside = skin > 0
+    median = np.median(image[inside].reshape(-1, 3), axis=0).astype(np.float32)
+    y = image.astype(np.float32).mean(2)
+    level = max(float(median.mean()), 1.0)
+    m = (inside & (y > SKIN_LIKE[0] * level) & (y < SKIN_LIKE[1] * level)).astype(np.float32)
+    num = cv2.GaussianBlur(image.astype(np.float32) * m[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(m, (0, 0), sigma)[..., None]
+    return (num + PRIOR * median) / (den + PRIOR)
+
+
 def extend_face(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """`image` with every pixel outside `mask` replaced by the face's own colour carried outwards
     (a masked blur, falling back to the face's mean far away): nothing outside survives."""
@@ -298,8 +314,8 @@ class SwapEffect:
             target[view] = back.image[..., :3]
         if cv2.countNonZero(skin) < 4:
             return np.ones(self.donor.shape, np.float32)
-        tone, _ = masked_blur(target, skin, self.gain_sigma)
-        donor_tone, _ = masked_blur(self.donor_low, skin, self.gain_sigma)
+        tone = skin_tone(target, skin, self.gain_sigma)
+        donor_tone = skin_tone(self.donor_low, skin, self.gain_sigma)
         gain = np.clip(tone / np.maximum(donor_tone, 1.0), *GAIN_LIMITS)
         return cv2.resize(gain, self.donor.shape[1::-1], interpolation=cv2.INTER_LINEAR)
 
