@@ -35,7 +35,7 @@ def main() -> None:
     for spec in SPECS:
         effect = make_effect(spec)
         wall, cpu = [], []
-        for rep in range(2):  # the first pass warms caches (numba, the swap's Poisson estimate)
+        for rep in range(2):  # the first pass warms caches (numba, the swap's cost estimate)
             for frame, truths in frames:
                 faces = [TrackedFace(t.id, t.points, 1.0) for t in truths]
                 if not faces:

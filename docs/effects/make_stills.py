@@ -104,7 +104,7 @@ def main() -> None:
     synth = SyntheticFace(640, 480, seed=0)
     for name, (specs, index) in STILLS.items():
         effects = make_effects([s.format(donor=donor) for s in specs])
-        # run a few frames first so stateful effects (swap's Poisson refresh) are in their steady state
+        # run a few frames first so stateful effects (swap's gain map refresh) are in their steady state
         for i in range(index - 3, index + 1):
             frame, truths = synth.render(i)
             faces = [TrackedFace(t.id, t.points, 1.0) for t in truths]
