@@ -1,5 +1,8 @@
 """Make the README's swap still on real video: a webcam frame, the same frame through
-`--effect swap:DONOR`, and the donor beside them (docs/effects/swap_real.jpg).
+`--effect swap:DONOR`, and the donor beside them (build/stills/swap_real.jpg).
+
+The frame and the donor are research-use data (../shared/data): the still is written under
+build/ (git-ignored) for a look, never into the repository.
 
     .venv/bin/python docs/effects/make_swap_still.py [--video nrc_06-1.avi] [--frame 289] [--donor lfpw_image_0147.jpg]
 
@@ -28,7 +31,7 @@ from edge.faces import TrackedFace
 from edge.landmarks68 import interocular
 from edge.paths import data_root
 
-OUT = Path(__file__).resolve().parent / "swap_real.jpg"
+OUT = Path(__file__).resolve().parents[2] / "build" / "stills" / "swap_real.jpg"
 SIDE = 288  # px: the before and after panels
 THUMB = 144  # px: the donor's column
 
