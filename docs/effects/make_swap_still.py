@@ -109,6 +109,7 @@ def main() -> None:
     half = (int(1.6 * d_iod), int(1.6 * d_iod * SIDE / THUMB))
     tiles.append(label(crop(donor, donor_pts.mean(0) + [0, 0.8 * d_iod], half, (THUMB, SIDE)), "donor (300-W)"))
     still = np.hstack(tiles)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(OUT), still, [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KB)")
 
