@@ -17,6 +17,7 @@ class TrackedFace:
     box: Box | None = None
     raw_points: np.ndarray | None = None  # before smoothing
     signals: dict[str, float] = field(default_factory=dict)  # expression signals (blink, smile, ...)
+    emotion: dict | None = None  # {"label": str, "scores": {label: probability}} (edge/emotion.py)
 
     def to_json(self) -> dict:
         out = {
@@ -26,4 +27,6 @@ class TrackedFace:
         }
         if self.signals:
             out["signals"] = {k: round(float(v), 4) for k, v in self.signals.items()}
+        if self.emotion:
+            out["emotion"] = {"label": self.emotion["label"], "scores": {k: round(float(v), 3) for k, v in self.emotion["scores"].items()}}
         return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "effect", "display", "output")
+STAGES = ("capture", "detect", "landmarks", "smoothing", "signals", "emotion", "effect", "display", "output")
 
 
 class StageClock:

@@ -1,5 +1,5 @@
 """One frame in, its faces and the picture to show out:
-orient (mirror / rotate) -> scene cut -> detect / track -> smooth -> signals -> effects -> overlay.
+orient (mirror / rotate) -> scene cut -> detect / track -> smooth -> signals -> emotion -> effects -> overlay.
 
 The runtime feeds it frames and shows what it hands back; `edgetrack bench` reads the
 per-stage times it records on the StageClock it is given.
@@ -8,6 +8,7 @@ per-stage times it records on the StageClock it is given.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from edge.sources.base import Frame
 from edge.sources.orient import Orientation
 from edge.tracking import Tracker
 
+if TYPE_CHECKING:
+    from edge.emotion import EmotionStage
+
 
 class Pipeline:
     def __init__(
@@ -32,8 +36,10 @@ class Pipeline:
         orient: Orientation | None = None,
         overlay: str = "points",
         info: str = "",
+        emotion: EmotionStage | None = None,
     ) -> None:
         self.tracker, self.smoothing, self.signals = tracker, smoothing, signals
+        self.emotion = emotion  # per-track emotion (its own running neutral baseline per face id)
         self.effects = list(effects)  # applied in order, each on the previous one's picture
         self.orient = orient or Orientation()
         self.overlay = overlay  # none | points | debug
@@ -58,6 +64,9 @@ class Pipeline:
             for f in faces:
                 f.signals = self.signals(f.points)
         clock.lap("signals")
+        if self.emotion is not None:
+            self.emotion.apply(faces)
+        clock.lap("emotion")
         picture, shown = self._effects(frame, faces, show)
         clock.lap("effect")
         if not show:
@@ -73,6 +82,8 @@ class Pipeline:
         self.tracker.reset()
         if self.smoothing is not None:
             self.smoothing.reset()
+        if self.emotion is not None:
+            self.emotion.reset()
 
     def _orient(self, frame: Frame) -> None:
         if not self.orient.identity:
@@ -97,5 +108,5 @@ def _scaled(faces: list[TrackedFace], s: float) -> list[TrackedFace]:
     out = []
     for f in faces:
         box = Box(f.box.x * s, f.box.y * s, f.box.w * s, f.box.h * s, f.box.score) if f.box is not None else None
-        out.append(TrackedFace(f.id, f.points * s, f.score, box, f.raw_points, f.signals))
+        out.append(TrackedFace(f.id, f.points * s, f.score, box, f.raw_points, f.signals, f.emotion))
     return out

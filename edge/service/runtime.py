@@ -64,6 +64,17 @@ def describe_delegate(landmarker: Any, asked: str) -> str:
     return "numpy/OpenCV" if model is None else (asked or "cpu")
 
 
+def emotion_stage():
+    """The per-track emotion step, or None (said once) when models/emotion.json is absent or does not fit the shape model."""
+    from edge.emotion import EmotionStage
+
+    try:
+        return EmotionStage()
+    except (FileNotFoundError, ValueError) as exc:
+        log.info(f"emotion: off ({exc})")
+        return None
+
+
 @dataclass
 class RunResult:
     frames: int = 0
@@ -110,6 +121,7 @@ class Runtime:
             orient=Orientation(cfg.mirror, cfg.rotate),  # applied to each frame as captured
             overlay=overlay_mode(cfg.overlay),
             info=f"{self.landmarker.name} / {self.delegate}",
+            emotion=emotion_stage(),
         )
         self.stop = stop
         self.notifier = notifier
