@@ -33,6 +33,11 @@ EFFECTS = Registry(
         ),
         "mask": ("edge.effects.mask:create", "a PNG with alpha anchored to the face (mask:glasses|moustache|hat|PATH.png)"),
         "signals": ("edge.effects.signals:create", "overlay the expression signals (blink, smile, ...)"),
+        "emotion": ("edge.effects.emotion:create", "each face's emotion label and a bar per label (emotion[:bars=0])"),
+        "express": (
+            "edge.effects.express:create",
+            "move the face along learned emotion directions (express:happiness=0.8,surprise=0.3; negative = opposite)",
+        ),
     },
     example="e.g. --effect caricature:1.8",
 )
