@@ -111,6 +111,18 @@ def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[..., RIGHT_EYE, :].mean(-2), p[..., LEFT_EYE, :].mean(-2)
 
 
+# The five key points a face detector finds: both eye centres, the nose tip, both outer mouth corners (image left first).
+N_KEY_POINTS = 5
+
+
+def key_points(points: np.ndarray) -> np.ndarray:
+    """(..., 5, 2): image-left eye centre, image-right eye centre, nose tip, image-left and image-right mouth corner."""
+    p = np.asarray(points, dtype=np.float64)
+    right, left = eye_centres(p)
+    corner_r, corner_l = MOUTH_CORNERS
+    return np.stack([right, left, p[..., NOSE_TIP, :], p[..., corner_r, :], p[..., corner_l, :]], axis=-2)
+
+
 def roll(points: np.ndarray) -> float:
     """The head's roll in radians: the angle of the line from the image-left eye centre to the
     image-right one (0 = eyes level; positive turns the face clockwise on screen, y down)."""

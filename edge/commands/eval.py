@@ -6,17 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge.config import BY_KEY
 from edge.data import load_dataset, recorded_split, split_path
 from edge.detect import make_detector
 from edge.evaluate.harness import evaluate
 from edge.evaluate.report import format_table, plot_ced, summarise, write_json, write_predictions
 from edge.landmarks import make_landmarker
 
+DEFAULT_DETECTOR = BY_KEY["detector"].default  # what `edgetrack run` uses unless told
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder with landmarks.csv + images/ (or .pts files)")
     p.add_argument("--landmarker", default="mean", help="name, or several joined by commas (mean,dlib,mediapipe)")
-    p.add_argument("--box", choices=["gt", "detect"], default="gt", help="start from the annotation's box or a Haar detection")
+    p.add_argument("--box", choices=["gt", "detect"], default="gt", help="start from the annotation's box or a detection (--detector)")
     p.add_argument(
         "--split",
         choices=["auto", "val", "train", "all"],
@@ -26,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model", default=None, help="model file for the landmarkers it fits: cnn and cnn+clm take a .tflite, clm a clm_patches.npz"
     )
-    p.add_argument("--detector", default="haar")
+    p.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector for --box detect (default: the run default, {DEFAULT_DETECTOR})")
     p.add_argument("--limit", type=int, default=0, help="score only the first N faces (quick checks)")
     p.add_argument("--predictions", type=Path, help="CSV of predicted points, one row per input row")
     p.add_argument("--json", type=Path, help="summary as JSON (nme_mean_pct, fail8_pct, auc8, ...)")

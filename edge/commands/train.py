@@ -24,6 +24,7 @@ TARGETS = Registry(
         "masks": ("convert.masks", "procedurally drawn masks (glasses, moustache, hat)"),
         "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
         "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
+        "detector": ("convert.detector.cli", "learned face detector (`--detector cnn`), int8 TFLite"),
         "emotion": ("convert.emotion", "emotion classifier on shape parameters (KDEF + CK+)"),
     },
     importer=import_workstation,

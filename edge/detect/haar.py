@@ -7,55 +7,16 @@ that gap.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edge.detect.mapping import BOX_MAPPING_FILE, BoxMapping
 from edge.geometry import Box
 from edge.imaging import to_grey
-from edge.paths import model_path
 
-BOX_MAPPING_FILE = "box_mapping.json"
-
-
-@dataclass(frozen=True)
-class BoxMapping:
-    """Maps a detector box (cx, cy, w) to the landmark box: centre offsets and size in units of w."""
-
-    dx: float = 0.0
-    dy: float = 0.0
-    sw: float = 1.0
-    sh: float = 1.0
-
-    def apply(self, box: Box) -> Box:
-        w, h = box.w * self.sw, box.w * self.sh
-        cx, cy = box.cx + self.dx * box.w, box.cy + self.dy * box.w
-        return Box(cx - w / 2, cy - h / 2, w, h, box.score)
-
-    @classmethod
-    def fit(cls, det: list[Box], target: list[Box]) -> BoxMapping:
-        """Median ratios: robust to the odd bad pair, and one number per degree of freedom."""
-        d = np.array([[b.cx, b.cy, b.w] for b in det])
-        t = np.array([[b.cx, b.cy, b.w, b.h] for b in target])
-        return cls(
-            float(np.median((t[:, 0] - d[:, 0]) / d[:, 2])),
-            float(np.median((t[:, 1] - d[:, 1]) / d[:, 2])),
-            float(np.median(t[:, 2] / d[:, 2])),
-            float(np.median(t[:, 3] / d[:, 2])),
-        )
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.__dict__, indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> BoxMapping:
-        path = path or model_path(BOX_MAPPING_FILE)
-        if not Path(path).is_file():
-            return cls()
-        return cls(**json.loads(Path(path).read_text()))
+__all__ = ["BOX_MAPPING_FILE", "BoxMapping", "HaarDetector", "cascade_path"]  # the mapping lives in edge.detect.mapping
 
 
 def cascade_path() -> str:
@@ -87,7 +48,7 @@ class HaarDetector:
         self.min_face = min_face
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
-        self.mapping = BoxMapping.load() if mapped else BoxMapping()
+        self.mapping = BoxMapping.load(detector=self.name) if mapped else BoxMapping()
 
     def detect_raw(self, frame: np.ndarray, max_faces: int = 1) -> list[Box]:
         """Cascade boxes in frame pixels, largest first, before the landmark-box mapping."""

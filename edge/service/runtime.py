@@ -108,9 +108,8 @@ class Runtime:
         self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
         self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model)
         log.info(why)
-        self.tracker = Tracker(
-            self.landmarker, make_detector(cfg.detector), cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every
-        )
+        detector = make_detector(cfg.detector, cfg.detector_min_face, cfg.threads)
+        self.tracker = Tracker(self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every)
         params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
         self.delegate = describe_delegate(self.landmarker, cfg.delegate)
         self.pipeline = Pipeline(

@@ -1,0 +1,235 @@
+"""Face detectors side by side on held-out data: `python -m convert.detector.evaluate --detector haar,cnn`.
+
+In one run, for every detector named (each through its own box mapping):
+* recall at IoU 0.5 on composited validation scenes (640x480: validation faces of both
+  annotated folders, 16-320 px, half of them rolled up to +-45 degrees, on held-out negatives),
+  overall and for small (< 40 px), upright (|roll| < 15 degrees) and tilted (>= 15, >= 30) faces;
+  a detection counts when it overlaps the face's landmark box, upright or levelled, at IoU >= 0.5;
+* false detections per face-free image: the held-out negatives as they are (~320x266), and
+  the same photos scaled to 640x480 and relit as the scenes are;
+* median / p95 ms per 640x480 frame (one thread, warm), and per 1280x960 photo at the smallest
+  face size asked (`--large-min-face`).
+`--groups DIR` also writes composited group photos (4-8 validation faces each, 1280x960) and
+their truth, for `edgetrack run --source images:DIR --max-faces 8`; `--score-run` scores
+such a run's --landmarks-out against that truth. `--synthetic-groups DIR` writes group photos of
+synthetic faces (nothing from the data), for the README's still.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from convert.detector.data import SceneFace, build_face_bank, compose, load_negatives, negative_split
+from convert.training_data import training_samples
+from edge.detect import make_detector
+from edge.geometry import Box
+
+SCENE_SIZE = (640, 480)
+FACE_RANGE = (16.0, 320.0)
+MATCH_IOU = 0.5
+
+
+def face_iou(box: Box, face: SceneFace) -> float:
+    """Overlap with the face's landmark box, upright or levelled (whichever frame the detector reports in)."""
+    return max(box.iou(face.box), box.iou(face.upright)) if face.upright is not None else box.iou(face.box)
+
+
+def score_scene(boxes: list[Box], faces: list[SceneFace], w: int, h: int) -> tuple[list[bool], int]:
+    """(found per face, false detections)."""
+    inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
+    found = [False] * len(inside)
+    false = 0
+    for b in sorted(boxes, key=lambda b: -b.score):
+        best, best_iou = -1, MATCH_IOU
+        for i, f in enumerate(inside):
+            if not found[i] and (iou := face_iou(b, f)) >= best_iou:
+                best, best_iou = i, iou
+        if best >= 0:
+            found[best] = True
+        else:
+            false += 1
+    return found, false
+
+
+def timed(detector, image: np.ndarray, max_faces: int) -> tuple[list[Box], float]:
+    t0 = time.perf_counter()
+    boxes = detector.detect(image, max_faces)
+    return boxes, (time.perf_counter() - t0) * 1e3
+
+
+def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: int = 0) -> dict:
+    split = negative_split()
+    val_faces = training_samples(None, "val")
+    negs_val = split["val"][: limit or None]
+    if limit:
+        val_faces = val_faces[:limit]
+    bank = build_face_bank(val_faces, patch_max=400, progress=False)
+    negs = load_negatives(negs_val)
+    rng = np.random.default_rng([seed, 2024])
+    scenes = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, empty=0.0) for _ in range(n_scenes)]
+    empties = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, empty=1.0)[0] for _ in range(len(negs))]
+    big = [compose(rng, bank, negs, (1280, 960), (10.0, 400.0), empty=0.0)[0] for _ in range(20)]
+    w, h = SCENE_SIZE
+    n_faces = sum(len([f for f in fs if 0 <= f.box.cx < w and 0 <= f.box.cy < h]) for _, fs in scenes)
+    report: dict = {"scenes": n_scenes, "scene_size": list(SCENE_SIZE), "face_range_px": list(FACE_RANGE), "negatives": len(negs),
+                    "faces": n_faces, "detectors": {}}  # fmt: skip
+    for name in names:
+        det = make_detector(name)
+        for img, _ in scenes[:5]:  # warm up (interpreters for each input size, caches)
+            det.detect(img, 8)
+        groups: dict[str, list[bool]] = {"all": [], "small (<40 px)": [], "upright (<15 deg)": [], "tilted (>=15 deg)": [],
+                                         "tilted (>=30 deg)": []}  # fmt: skip
+        false_scene, ms = 0, []
+        for img, faces in scenes:
+            boxes, t = timed(det, img, 8)
+            ms.append(t)
+            found, false = score_scene(boxes, faces, w, h)
+            false_scene += false
+            inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
+            for f, ok in zip(inside, found):
+                tilt = abs(np.rad2deg(f.box.angle))
+                groups["all"].append(ok)
+                if f.size < 40:
+                    groups["small (<40 px)"].append(ok)
+                groups["upright (<15 deg)" if tilt < 15 else "tilted (>=15 deg)"].append(ok)
+                if tilt >= 30:
+                    groups["tilted (>=30 deg)"].append(ok)
+        fp_native = sum(len(det.detect(cv2.cvtColor(n, cv2.COLOR_GRAY2BGR), 8)) for n in negs)
+        fp_scaled = sum(len(det.detect(e, 8)) for e in empties)
+        big_ms = []
+        large = make_detector(name, min_face=large_min_face)
+        large.detect(big[0], 8)
+        for img in big:
+            big_ms.append(timed(large, img, 16)[1])
+        r = {
+            "recall_pct": {k: round(100 * float(np.mean(v)), 2) if v else float("nan") for k, v in groups.items()},
+            "faces": {k: len(v) for k, v in groups.items()},
+            "false_per_scene": round(false_scene / len(scenes), 4),
+            "false_per_negative_native": round(fp_native / len(negs), 4),
+            "false_per_negative_640x480": round(fp_scaled / len(empties), 4),
+            "ms_640x480_median": round(float(np.median(ms)), 2),
+            "ms_640x480_p95": round(float(np.percentile(ms, 95)), 2),
+            f"ms_1280x960_min_face_{large_min_face}_median": round(float(np.median(big_ms)), 1),
+        }
+        report["detectors"][name] = r
+        print(f"{name}: {json.dumps(r)}", file=sys.stderr)
+    return report
+
+
+def format_report(report: dict) -> str:
+    names = list(report["detectors"])
+    first = report["detectors"][names[0]]
+    rows = [("recall " + k, [report["detectors"][n]["recall_pct"][k] for n in names], first["faces"][k]) for k in first["recall_pct"]]
+    lines = [f"| figure | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for label, vals, n in rows:
+        lines.append(f"| {label} (% of {n} faces) | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+    for key in [k for k in first if k not in ("recall_pct", "faces")]:
+        lines.append(f"| {key} | " + " | ".join(str(report["detectors"][n][key]) for n in names) + " |")
+    return "\n".join(lines)
+
+
+# ---- group photos -----------------------------------------------------------------------
+
+
+def write_groups(out: Path, n: int, seed: int, size: tuple[int, int] = (1280, 960)) -> None:
+    """Composited group photos of 4-8 validation faces on held-out negatives, and truth.json (face centres, sizes)."""
+    split = negative_split()
+    bank = build_face_bank(training_samples(None, "val"), patch_max=400, progress=False)
+    negs = load_negatives(split["val"])
+    rng = np.random.default_rng([seed, 77])
+    out.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for i in range(n):
+        img, faces = compose(rng, bank, negs, size, (24.0, 260.0), n_faces=int(rng.integers(4, 9)), max_faces=8, empty=0.0)
+        name = f"group_{i:02d}.png"
+        cv2.imwrite(str(out / name), img)
+        truth[name] = [[f.box.cx, f.box.cy, f.size, float(np.rad2deg(f.box.angle))] for f in faces
+                       if 0 <= f.box.cx < size[0] and 0 <= f.box.cy < size[1]]  # fmt: skip
+    (out / "truth.json").write_text(json.dumps(truth, indent=0) + "\n")
+    print(f"wrote {n} group photos ({sum(len(v) for v in truth.values())} faces) to {out}", file=sys.stderr)
+
+
+def score_run(groups: Path, landmarks: Path) -> dict:
+    """Faces of the group photos a run's --landmarks-out found: a tracked face whose points' centre is within a
+    third of the face's size of a true face's centre."""
+    truth = json.loads((groups / "truth.json").read_text())
+    names = sorted(truth)
+    rows = [json.loads(line) for line in landmarks.read_text().splitlines() if line.strip()]
+    found = total = false = 0
+    for name, row in zip(names, rows):
+        faces = truth[name]
+        centres = [np.asarray(f["points"], np.float64).mean(0) for f in row["faces"]]
+        used = set()
+        for cx, cy, size, _ in faces:
+            total += 1
+            d = [np.hypot(c[0] - cx, c[1] - cy) if j not in used else np.inf for j, c in enumerate(centres)]
+            if d and min(d) < size / 3:
+                used.add(int(np.argmin(d)))
+                found += 1
+        false += len(centres) - len(used)
+    return {"photos": len(rows), "faces": total, "found": found, "found_pct": round(100 * found / max(total, 1), 1), "false": false}
+
+
+def write_synthetic_groups(out: Path, n: int = 2, size: tuple[int, int] = (1280, 720), seed: int = 0) -> None:
+    """Group photos of synthetic faces (the mean face of the data, turned and rolled by the synthetic scripts) on
+    the synthetic room: for the README, with no image of the data in it."""
+    from edge.synth import SyntheticFace
+    from edge.synth.background import make_background
+
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for g in range(n):
+        img = np.ascontiguousarray(make_background(size[0], size[1], seed + g, 0)[: size[1], : size[0]])
+        k = int(rng.integers(5, 9))
+        xs = np.linspace(0.1, 0.9, k) * size[0] + rng.uniform(-30, 30, k)
+        for j in range(k):
+            frame, (t,) = SyntheticFace(320, 240, seed=10 * g + j, scenario="roll").render(int(rng.integers(0, 1900)))
+            face = cv2.resize(frame, None, fx=(s := rng.uniform(0.5, 1.6)), fy=s, interpolation=cv2.INTER_AREA)
+            c = Box.around(t.points * s)
+            mask = np.zeros(face.shape[:2], np.float32)
+            cv2.ellipse(mask, (int(c.cx), int(c.cy - 0.1 * c.h)), (int(0.95 * c.w), int(1.15 * c.h)), 0, 0, 360, 1.0, -1)
+            mask = cv2.GaussianBlur(mask, (0, 0), 0.1 * c.w)[..., None]
+            x0, y0 = int(xs[j] - c.cx), int(rng.uniform(0.25, 0.75) * size[1] - c.cy)
+            x0, y0 = int(np.clip(x0, 0, size[0] - face.shape[1])), int(np.clip(y0, 0, size[1] - face.shape[0]))
+            roi = img[y0 : y0 + face.shape[0], x0 : x0 + face.shape[1]].astype(np.float32)
+            img[y0 : y0 + face.shape[0], x0 : x0 + face.shape[1]] = (roi * (1 - mask) + face * mask).astype(np.uint8)
+        cv2.imwrite(str(out / f"synthetic_group_{g}.png"), img)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="python -m convert.detector.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--detector", default="haar,cnn", help="detectors, comma separated")
+    p.add_argument("--scenes", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--large-min-face", type=int, default=10, help="smallest face for the 1280x960 timing, px")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--groups", type=Path, default=None, help="write composited group photos here (and nothing else)")
+    p.add_argument("--synthetic-groups", type=Path, default=None, help="write synthetic group photos here (and nothing else)")
+    p.add_argument("--score-run", nargs=2, type=Path, metavar=("GROUPS", "LANDMARKS_JSONL"), help="score a run on the group photos")
+    args = p.parse_args()
+    if args.groups:
+        write_groups(args.groups, 12, args.seed)
+        return 0
+    if args.synthetic_groups:
+        write_synthetic_groups(args.synthetic_groups)
+        return 0
+    if args.score_run:
+        print(json.dumps(score_run(*args.score_run)))
+        return 0
+    report = run([n.strip() for n in args.detector.split(",") if n.strip()], args.scenes, args.seed, args.large_min_face, args.limit)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
