@@ -6,9 +6,10 @@
   reference points) moved by `express:NAME=1` (top row) and `express:NAME=-1` (bottom row) for
   each of the seven learned expressions, through the effect itself (deform's warp path).
 * emotion_overlay.jpg: `--effect emotion` on a smiling frame of the synthetic face.
-* express_clip.jpg: one frame of a real clip through `edgetrack run` with and without
-  `--effect express:happiness=1` (the tracked points, not ground truth), cropped to the face
-  and shrunk: one small still, never whole frames.
+* build/stills/express_clip.jpg: one frame of a real clip through `edgetrack run` with and without
+  `--effect express:happiness=1` (the tracked points, not ground truth), cropped to the face.
+  The clip is research-use data (../shared/data), so this still is written under build/
+  (git-ignored) for a look, never into the repository.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def clip_still(video: Path, frame_index: int = 60, spec: str = "express:happines
     y0 = int(np.clip(cy - side / 2 - 0.05 * side, 0, h - side))
     tiles = [cv2.resize(f[y0 : y0 + side, x0 : x0 + side], (260, 260), interpolation=cv2.INTER_AREA) for f in frames]
     tiles = [label(tiles[0], "no effect"), label(tiles[1], spec)]
-    path = OUT / "express_clip.jpg"
+    path = OUT.parents[1] / "build" / "stills" / "express_clip.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.hstack(tiles), [cv2.IMWRITE_JPEG_QUALITY, 85])
     return path
 
