@@ -3,6 +3,14 @@
 `models/clm_patches.npz` is self-contained (filters, biases, preprocessing, reference
 scale and the shape model), so a retrained shape model never silently mismatches the
 patch experts. `models/clm_patches_<level>_int8.tflite` are the same experts for the runtime, one per level.
+
+Expert types (`EXPERT_TYPES`): linear experts on one feature image (`raw`, `sobel`, `lbp`), the
+learned `blend` of those three (per landmark a logistic over their three responses, folded into one
+3-channel filter), `joint` (the blend refitted as one logistic over all three channels' pixels, from
+the blend's filters) and `mosse` correlation filters. Every type is the same thing at run time: per
+landmark C feature channels, (C, P, P) filters, a bias and a logistic. `edgetrack train clm` writes
+the shipped type as models/clm_patches.npz and every type as build/clm/clm_patches_<type>.npz
+(`experts_file`), each with its TFLite files beside it (`tflite_path`).
 """
 
 from __future__ import annotations
@@ -14,10 +22,13 @@ import numpy as np
 
 from edge.clm.preprocessing import normalise_windows, sample_windows, to_grey, working_image
 from edge.geometry import Similarity
-from edge.paths import model_path, require_file
+from edge.paths import REPO_ROOT, model_path, require_file
 from edge.shape_model import ShapeModel
 
 PATCHES_FILE = "clm_patches.npz"
+TYPES_DIR = REPO_ROOT / "build" / "clm"  # where `edgetrack train clm` writes every expert type
+# expert type -> the feature channels its windows are turned into (edge.clm.preprocessing.normalise_windows)
+EXPERT_TYPES = {"raw": "raw", "sobel": "sobel", "lbp": "lbp", "blend": "raw+sobel+lbp", "joint": "raw+sobel+lbp", "mosse": "raw"}
 SCORE_FILE = "clm_face_score.npz"
 FIX = "run `make models` (or `edgetrack train clm`) to build it"
 
@@ -26,34 +37,53 @@ FIX = "run `make models` (or `edgetrack train clm`) to build it"
 class ExpertLevel:
     """The 68 experts at one reference scale (coarse levels see further, fine levels see detail)."""
 
-    filters: np.ndarray  # (68, P, P) float32, cross-correlation kernels
+    filters: np.ndarray  # (68, P, P) or, with C feature channels, (68, C, P, P) float32 cross-correlation kernels
     bias: np.ndarray  # (68,) float32
     ref_scale: float  # reference pixels per model unit
+    weights: np.ndarray | None = None  # (68,) how hard each landmark pulls in the fit (mean 1; None = all equal)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.filters.ndim == 3 else int(self.filters.shape[1])
 
 
 @dataclass(frozen=True)
 class PatchExperts:
     levels: tuple[ExpertLevel, ...]  # coarse to fine
-    preprocessing: str  # 'raw' or 'sobel', see edge.clm.preprocessing.normalise_windows
+    preprocessing: str  # 'raw', 'sobel', 'lbp' or channels joined by '+', see edge.clm.preprocessing.normalise_windows
     window: int  # search window side W; responses are (W - P + 1)^2
     shape: ShapeModel
+    expert_type: str = ""  # one of EXPERT_TYPES ('' = the preprocessing's name, as files from before the types had)
+    blend_weights: np.ndarray | None = None  # (levels, 68, C) per-landmark weights of a blend's responses (already in the filters)
+
+    @property
+    def type(self) -> str:
+        return self.expert_type or self.preprocessing
 
     @property
     def patch(self) -> int:
-        return int(self.levels[0].filters.shape[1])
+        return int(self.levels[0].filters.shape[-1])
 
     @property
     def response_size(self) -> int:
         return self.window - self.patch + 1
 
     def save(self, path: Path) -> None:
+        path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        extra = {}
+        if all(lv.weights is not None for lv in self.levels):
+            extra["weights"] = np.stack([lv.weights for lv in self.levels]).astype(np.float32)
+        if self.blend_weights is not None:
+            extra["blend_weights"] = self.blend_weights.astype(np.float32)
         np.savez_compressed(
             path,
             filters=np.stack([lv.filters for lv in self.levels]).astype(np.float32),
             bias=np.stack([lv.bias for lv in self.levels]).astype(np.float32),
             ref_scales=np.array([lv.ref_scale for lv in self.levels]),
             preprocessing=np.array(self.preprocessing),
+            expert_type=np.array(self.type),
+            **extra,
             window=np.array(self.window),
             mean=self.shape.mean,
             components=self.shape.components,
@@ -66,16 +96,38 @@ class PatchExperts:
         try:
             with np.load(path) as z:
                 shape = ShapeModel(z["mean"].astype(np.float64), z["components"].astype(np.float64), z["eigenvalues"].astype(np.float64))
-                levels = tuple(ExpertLevel(f, b, float(r)) for f, b, r in zip(z["filters"], z["bias"], z["ref_scales"]))
-                return cls(levels, str(z["preprocessing"]), int(z["window"]), shape)
+                weights = z["weights"].astype(np.float64) if "weights" in z.files else [None] * len(z["bias"])
+                levels = tuple(ExpertLevel(f, b, float(r), w) for f, b, r, w in zip(z["filters"], z["bias"], z["ref_scales"], weights))
+                kind = str(z["expert_type"]) if "expert_type" in z.files else ""
+                blend = z["blend_weights"].astype(np.float64) if "blend_weights" in z.files else None
+                return cls(levels, str(z["preprocessing"]), int(z["window"]), shape, kind, blend)
         except (KeyError, ValueError, OSError) as exc:
             raise ValueError(f"{path} is not a CLM patch-expert file ({exc}); rebuild it with `edgetrack train clm`") from None
 
 
-def tflite_path(level: int, kind: str = "int8", directory: Path | None = None) -> Path:
-    """models/clm_patches_<level>_<int8|float>.tflite"""
-    name = f"clm_patches_{level}_{kind}.tflite"
+def tflite_path(level: int, kind: str = "int8", directory: Path | None = None, stem: str = "clm_patches") -> Path:
+    """models/clm_patches_<level>_<int8|float>.tflite; `stem` is the experts file's name without .npz
+    (build/clm/clm_patches_lbp.npz has build/clm/clm_patches_lbp_<level>_<kind>.tflite)."""
+    name = f"{stem}_{level}_{kind}.tflite"
     return (Path(directory) / name) if directory else model_path(name)
+
+
+def experts_file(expert_type: str | None = None, types_dir: Path | None = None) -> Path:
+    """The experts file of a type: the shipped models/clm_patches.npz when it is that type (or none is named),
+    else <types_dir or build/clm>/clm_patches_<type>.npz as `edgetrack train clm` writes it."""
+    shipped = model_path(PATCHES_FILE)
+    if not expert_type:
+        return shipped
+    if expert_type not in EXPERT_TYPES:
+        raise ValueError(f"unknown CLM expert type {expert_type!r}; choose one of: {', '.join(EXPERT_TYPES)}")
+    if shipped.is_file():
+        with np.load(shipped) as z:
+            kind = str(z["expert_type"]) if "expert_type" in z.files else str(z["preprocessing"])
+        if kind == expert_type:
+            return shipped
+    path = Path(types_dir or TYPES_DIR) / f"clm_patches_{expert_type}.npz"
+    require_file(path, f"CLM {expert_type} patch experts", "run `edgetrack train clm` (it writes every expert type to build/clm/)")
+    return path
 
 
 # The aligned face the score model sees: a square of +-FACE_HALF model units, GRID x GRID samples.

@@ -16,7 +16,10 @@ from numba import njit
 from edge.geometry import Similarity
 from edge.imaging import to_grey  # noqa: F401  (re-exported: the CLM reads frames through it)
 
-PREPROCESSINGS = ("raw", "sobel")
+PREPROCESSINGS = ("raw", "sobel", "lbp")  # one feature image each; a blend stacks several, joined by '+'
+
+# LBP bit k compares neighbour (dy, dx) = LBP_NEIGHBOURS[k] with the centre: clockwise from the top-left
+LBP_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 
 
 def working_image(
@@ -80,24 +83,92 @@ def sample_windows(img: np.ndarray, a: float, b: float, tx: float, ty: float, ce
     return out
 
 
-def normalise_windows(windows: np.ndarray, kind: str) -> np.ndarray:
-    """Per-window feature image: 'raw' = zero-mean unit-variance intensity, 'sobel' = normalised gradient magnitude.
+def channels_of(kind: str) -> tuple[str, ...]:
+    """The feature images of a preprocessing: 'raw' -> ('raw',), 'raw+sobel+lbp' -> ('raw', 'sobel', 'lbp')."""
+    parts = tuple(k.strip() for k in kind.split("+"))
+    for k in parts:
+        if k not in PREPROCESSINGS:
+            raise ValueError(f"unknown patch preprocessing {k!r}; choose one of {', '.join(PREPROCESSINGS)} (or several joined by '+')")
+    return parts
 
-    Normalising the whole window (not each patch) keeps the patch experts a plain
+
+def normalise_windows(windows: np.ndarray, kind: str) -> np.ndarray:
+    """Per-window feature image: 'raw' = zero-mean unit-variance intensity, 'sobel' = normalised gradient magnitude,
+    'lbp' = local binary pattern codes (8 neighbours, see `lbp_codes`), zero-mean unit-variance.
+
+    Windows (..., W, W) give (..., W, W); a compound kind ('raw+sobel+lbp') gives (..., C, W, W), one
+    channel per part. Normalising the whole window (not each patch) keeps the patch experts a plain
     convolution, so all 68 responses are one depthwise conv in TFLite.
     """
     x = np.asarray(windows, dtype=np.float32)
+    parts = channels_of(kind)
+    if len(parts) > 1:
+        return np.stack([normalise_windows(x, k) for k in parts], axis=-3)
+    flat = np.ascontiguousarray(x.reshape(-1, x.shape[-2], x.shape[-1]))
     if kind == "sobel":
-        gx = np.zeros_like(x)
-        gy = np.zeros_like(x)
-        gx[..., :, 1:-1] = x[..., :, 2:] - x[..., :, :-2]
-        gy[..., 1:-1, :] = x[..., 2:, :] - x[..., :-2, :]
-        x = np.sqrt(gx * gx + gy * gy)
-        m = x.mean(axis=(-2, -1), keepdims=True)
-        return (x / (m + 4.0) - 1.0).astype(np.float32)
-    if kind != "raw":
-        raise ValueError(f"unknown patch preprocessing {kind!r}; choose one of {', '.join(PREPROCESSINGS)}")
-    return _normalise_raw(np.ascontiguousarray(x.reshape(-1, x.shape[-2], x.shape[-1]))).reshape(x.shape)
+        return _sobel(flat).reshape(x.shape)
+    if kind == "lbp":
+        return _normalise_raw(lbp_codes(flat)).reshape(x.shape)
+    return _normalise_raw(flat).reshape(x.shape)
+
+
+@njit(cache=True, fastmath=True)
+def lbp_codes(x: np.ndarray) -> np.ndarray:
+    """(n, h, w) float32 LBP codes 0..255 of (n, h, w) windows: bit k is set when neighbour LBP_NEIGHBOURS[k]
+    is at least as bright as the centre (values rounded to whole grey levels first, so float windows at run
+    time and the uint8 training windows give the same codes; the border repeats its edge pixels)."""
+    n, h, w = x.shape
+    out = np.empty((n, h, w), np.float32)
+    q = np.empty((h + 2, w + 2), np.float32)
+    for k in range(n):
+        for i in range(h + 2):
+            ii = min(max(i - 1, 0), h - 1)
+            for j in range(w + 2):
+                jj = min(max(j - 1, 0), w - 1)
+                q[i, j] = np.floor(x[k, ii, jj] + 0.5)
+        for i in range(h):
+            for j in range(w):
+                c = q[i + 1, j + 1]
+                code = 0
+                if q[i, j] >= c:
+                    code += 1
+                if q[i, j + 1] >= c:
+                    code += 2
+                if q[i, j + 2] >= c:
+                    code += 4
+                if q[i + 1, j + 2] >= c:
+                    code += 8
+                if q[i + 2, j + 2] >= c:
+                    code += 16
+                if q[i + 2, j + 1] >= c:
+                    code += 32
+                if q[i + 2, j] >= c:
+                    code += 64
+                if q[i + 1, j] >= c:
+                    code += 128
+                out[k, i, j] = code
+    return out
+
+
+@njit(cache=True, fastmath=True)
+def _sobel(x: np.ndarray) -> np.ndarray:
+    """Central-difference gradient magnitude (zero on the border), divided by its window mean + 4, minus 1."""
+    n, h, w = x.shape
+    out = np.zeros((n, h, w), np.float32)
+    for k in range(n):
+        s = 0.0
+        for i in range(h):
+            for j in range(w):
+                gx = x[k, i, j + 1] - x[k, i, j - 1] if 0 < j < w - 1 else 0.0
+                gy = x[k, i + 1, j] - x[k, i - 1, j] if 0 < i < h - 1 else 0.0
+                g = np.sqrt(gx * gx + gy * gy)
+                out[k, i, j] = g
+                s += g
+        f = 1.0 / (s / (h * w) + 4.0)
+        for i in range(h):
+            for j in range(w):
+                out[k, i, j] = out[k, i, j] * f - 1.0
+    return out
 
 
 @njit(cache=True, fastmath=True)
