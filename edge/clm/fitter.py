@@ -60,6 +60,7 @@ class CLMFitter:
         self.tol = tol
         self.n_sigma = n_sigma
         self.probe_steps = 1  # steps of the first level each alternative start gets before the best goes on
+        self.weights = [lv.weights for lv in experts.levels]  # per level: (68,) landmark weights or None (equal)
         sm = experts.shape
         self._mean = np.ascontiguousarray(sm.mean, dtype=np.float64)
         self._comps = np.ascontiguousarray(sm.components, dtype=np.float64)
@@ -87,7 +88,8 @@ class CLMFitter:
             windows = sample_windows(work, m.a, m.b, m.tx, m.ty, centres, ex.window)
             resp = respond(normalise_windows(windows, ex.preprocessing))
             q, it = rlms_iterations(
-                resp, centres, q, self._mean, self._comps, self._eig, float(rho), self.reg, self.inner_iterations, self.tol, self.n_sigma
+                resp, centres, q, self._mean, self._comps, self._eig, float(rho), self.reg, self.inner_iterations, self.tol, self.n_sigma,
+                self.weights[level],
             )
             total += it
             if not np.all(np.isfinite(q)) or np.hypot(q[0], q[1]) < 1e-3 * rs:
@@ -121,24 +123,25 @@ class CLMFitter:
         if len(schedule) != len(self.experts.levels):
             raise ValueError(f"schedule has {len(schedule)} levels, the patch experts {len(self.experts.levels)}; rebuild the CLM models")
         total = 0
+        quality = float("nan")
         plan = [(level, tuple(rhos)) for level, rhos in enumerate(schedule) if len(rhos)]
         if alternatives and plan:
             level, rhos = plan[0]
             starts = [(sim, params), *((s0, np.asarray(p0, dtype=np.float64)) for s0, p0 in alternatives)]
             tries = [self._level(grey, level, s0, p0, rhos[: self.probe_steps]) for s0, p0 in starts]
-            sim, params, _, _ = max(tries, key=lambda t: t[3])
+            sim, params, _, quality = max(tries, key=lambda t: t[3])
             total += sum(t[2] for t in tries)
             plan[0] = (level, rhos[self.probe_steps :])
         for level, rhos in plan:
             if rhos:
-                sim, params, it, _ = self._level(grey, level, sim, params, rhos)
+                sim, params, it, quality = self._level(grey, level, sim, params, rhos)
                 total += it
         score = self.score_model(grey, sim) if self.score_model is not None else float("nan")
         sim = to_local.inverse().compose(sim)
         points = self.experts.shape.to_image(sim, params).astype(np.float32)
         if not np.all(np.isfinite(points)):
             points = start
-        return CLMFitResult(points, sim, params, score, total, start)
+        return CLMFitResult(points, sim, params, score, total, start, quality)
 
     def _reach(self, levels: list[int]) -> float:
         """Model units around the face centre that these levels' windows (and the score model) may sample."""
@@ -186,6 +189,12 @@ def start_from_box(experts: PatchExperts, box: Box, params: np.ndarray | None = 
     return fit_similarity(shape, placed), params
 
 
+def scaled_box(box: Box, factor: float) -> Box:
+    """The box grown (factor > 1) or shrunk about its centre."""
+    w, h = box.w * factor, box.h * factor
+    return Box(box.cx - w / 2, box.cy - h / 2, w, h, box.score, box.angle)
+
+
 def box_starts(experts: PatchExperts, box: Box, yaw_sigma: float = 2.0) -> list[tuple[Similarity, np.ndarray]]:
     """Starts for a fit from a box: the mean shape, then the first (yaw) mode at +-yaw_sigma; a box cannot tell them apart."""
     starts = [start_from_box(experts, box)]
@@ -203,3 +212,20 @@ def start_from_points(experts: PatchExperts, points: np.ndarray) -> tuple[Simila
     if pts.shape != (experts.shape.n_points, 2) or not np.all(np.isfinite(pts)):
         raise ValueError(f"CLM start points must be a finite ({experts.shape.n_points}, 2) array, got shape {pts.shape}")
     return experts.shape.fit(pts, n_sigma=3.0)
+
+
+def fit_from_box(
+    fitter: CLMFitter, frame: np.ndarray, box: Box, yaw_sigma: float = 1.5, box_scales: Sequence[float] = (1.0,),
+    schedule: Sequence[Sequence[float]] | None = None,
+) -> CLMFitResult:
+    """A fit from a box: per box scale, the mean and yawed starts (the best after one coarse step goes on) through
+    every level; the fit whose final responses agree best with its points (`quality`) wins."""
+    schedule = schedule if schedule is not None else schedules(len(fitter.experts.levels))[0]
+    best = None
+    for factor in box_scales or (1.0,):
+        (sim, params), *others = box_starts(fitter.experts, scaled_box(box, factor), yaw_sigma)
+        r = fitter.fit(frame, sim, params, schedule, others)
+        if best is None or r.quality > best.quality:  # nan (a degenerate fit) never wins
+            best = r
+    assert best is not None
+    return best

@@ -17,3 +17,4 @@ class CLMFitResult:
     score: float  # face score model probability (nan when not computed)
     iterations: int  # Gauss-Newton steps over all kernel widths
     initial_points: np.ndarray  # (68, 2) where the fit started
+    quality: float = float("nan")  # mean response under the final points at the last level run (how well the experts agree)

@@ -6,6 +6,9 @@ Given the response maps sampled around fixed window centres, alternate
   2. one Gauss-Newton step of the similarity (a, b, tx, ty) + non-rigid parameters p
      towards the shifted points, with a Tikhonov prior reg * p_k^2 / eigenvalue_k,
 until the points stop moving. Everything is in the reference frame.
+
+Optional per-landmark weights (mean 1) make step 2 a weighted least squares: landmarks whose experts
+are reliable pull harder than those that are not (the jaw's), as in non-uniform RLMS (Baltrusaitis et al.).
 """
 
 from __future__ import annotations
@@ -94,7 +97,6 @@ def cholesky_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-@njit(cache=True, fastmath=True)
 def rlms_iterations(
     resp: np.ndarray,
     centres: np.ndarray,
@@ -107,8 +109,29 @@ def rlms_iterations(
     n_iter: int,
     tol: float,
     n_sigma: float,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Updated parameters and the number of iterations run (stops when no point moves more than tol)."""
+    """Updated parameters and the number of iterations run (stops when no point moves more than tol);
+    `weights` (n,) per landmark, default all 1."""
+    w = np.ones(mean.shape[0]) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+    return _rlms(resp, centres, q, mean, comps, eigenvalues, float(rho), float(reg), int(n_iter), float(tol), float(n_sigma), w)
+
+
+@njit(cache=True, fastmath=True)
+def _rlms(
+    resp: np.ndarray,
+    centres: np.ndarray,
+    q: np.ndarray,
+    mean: np.ndarray,
+    comps: np.ndarray,
+    eigenvalues: np.ndarray,
+    rho: float,
+    reg: float,
+    n_iter: int,
+    tol: float,
+    n_sigma: float,
+    weights: np.ndarray,
+) -> tuple[np.ndarray, int]:
     n = mean.shape[0]
     k = comps.shape[0]
     m = 4 + k
@@ -144,12 +167,14 @@ def rlms_iterations(
         hess = np.zeros((m, m))
         grad = np.zeros(m)
         for r in range(2 * n):
-            vr = v[r // 2, r % 2]
+            wr = weights[r // 2]
+            vr = v[r // 2, r % 2] * wr
             for c1 in range(m):
                 jc = jac[r, c1]
                 grad[c1] += jc * vr
+                jw = jc * wr
                 for c2 in range(c1, m):
-                    hess[c1, c2] += jc * jac[r, c2]
+                    hess[c1, c2] += jw * jac[r, c2]
         for c1 in range(m):
             for c2 in range(c1):
                 hess[c1, c2] = hess[c2, c1]
