@@ -29,6 +29,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model", default=None, help="model file for the landmarkers it fits: cnn and cnn+clm take a .tflite, clm a clm_patches.npz"
     )
+    p.add_argument(
+        "--clm-experts",
+        default="",
+        help="CLM expert types to score, comma list of raw|sobel|lbp|blend|joint|mosse: each clm in --landmarker runs once per type, "
+        "named clm:<type> (files: the shipped one when it is that type, else build/clm/ from `edgetrack train clm`)",
+    )
     p.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector for --box detect (default: the run default, {DEFAULT_DETECTOR})")
     p.add_argument("--limit", type=int, default=0, help="score only the first N faces (quick checks)")
     p.add_argument("--predictions", type=Path, help="CSV of predicted points, one row per input row")
@@ -78,9 +84,17 @@ def main(args: argparse.Namespace) -> int:
     takes_model = model_takers(names, args.model)
     detector = make_detector(args.detector) if args.box == "detect" else None
     runs, summaries = [], []
-    for name in names:
-        kwargs = {"model_path": args.model} if name in takes_model else {}
+    clm_types = [t.strip() for t in getattr(args, "clm_experts", "").split(",") if t.strip()]
+    if clm_types and "clm" not in names:
+        raise ValueError("--clm-experts picks the expert types of the clm landmarker; add clm to --landmarker")
+    if clm_types and "clm" in takes_model:
+        raise ValueError("--clm-experts and a clm --model both say which experts to use; pass one")
+    # clm once per expert type (clm:raw, clm:lbp, ...), every other name once
+    plan = [(n, {"experts": t} if t else {}) for n in names for t in (clm_types if n == "clm" and clm_types else [""])]
+    for name, extra in plan:
+        kwargs = {"model_path": args.model} if name in takes_model else extra
         landmarker = make_landmarker(name, **kwargs)
+        name = landmarker.name
         print(f"eval {name} on {len(samples)} faces of {args.data}: {part}, box={args.box}", file=sys.stderr)
         run = evaluate(samples, landmarker, args.box, detector)
         runs.append(run)
