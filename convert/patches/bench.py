@@ -1,7 +1,7 @@
 """Time and score CLM fits from a box and tracked frames on the validation split.
 
-`python -m convert.patches.bench --data ../shared/data/ytf68` (until `edgetrack bench` has a
-tracking mode). A tracked frame starts from the truth moved by a random similarity of the
+`python -m convert.patches.bench --data ../shared/data/ytf68 [--experts TYPE]` (until `edgetrack bench`
+has a tracking mode). A tracked frame starts from the truth moved by a random similarity of the
 size of inter-frame motion (shift ~3% of the face, 2 degrees, 2% scale), as the previous
 frame's fit would hand it over; timings are after numba warm-up.
 """
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from convert.patches.data import face_windows
+from edge.clm.preprocessing import normalise_windows, to_grey
 from edge.data import load_dataset, load_image, load_or_make_split
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box, Similarity
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--backend", default="tflite", choices=["tflite", "tflite-float", "float"])
     p.add_argument("--model", default=None)
+    p.add_argument("--experts", default=None, help="expert type (raw|sobel|lbp|blend|joint|mosse) instead of --model")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -43,13 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     samples = load_or_make_split(args.data, samples).select(samples, "val")
     if args.limit:
         samples = samples[: args.limit]
-    lm = make_landmarker("clm", backend=args.backend, **({"model_path": args.model} if args.model else {}))
+    pick = {"model_path": args.model} if args.model else {"experts": args.experts} if args.experts else {}
+    lm = make_landmarker("clm", backend=args.backend, **pick)
     rng = np.random.default_rng(0)
     images = [(load_image(s.image_path), s.points.astype(np.float32)) for s in samples]
     images = [(im, pts) for im, pts in images if im is not None]
     im0, pts0 = images[0]
     for _ in range(3):  # numba / interpreter warm-up
         lm.track(im0, lm.fit(im0, Box.around(pts0)).points)
+    # the window pipeline's feature step alone (68 windows, the experts' preprocessing), per response computation
+    ex = lm.experts
+    wins = face_windows(to_grey(im0), pts0.astype(np.float64), ex.shape, ex.levels[-1].ref_scale, ex.window, np.zeros((68, 2)))
+    normalise_windows(wins, ex.preprocessing)
+    t0 = time.perf_counter()
+    for _ in range(500):
+        normalise_windows(wins, ex.preprocessing)
+    features_ms = (time.perf_counter() - t0) / 500 * 1e3
     t_box, t_track, e_box, e_track = [], [], [], []
     for im, pts in images:
         t0 = time.perf_counter()
@@ -65,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         "data": str(args.data),
         "faces": len(images),
         "backend": args.backend,
+        "experts": lm.experts.type,
         "box_ms_median": 1e3 * float(np.median(t_box)),
         "box_ms_p95": 1e3 * float(np.percentile(t_box, 95)),
         "track_ms_median": 1e3 * float(np.median(t_track)),
         "track_ms_p95": 1e3 * float(np.percentile(t_track, 95)),
         "box_nme_mean_pct": 100 * float(np.mean(e_box)),
         "track_nme_mean_pct": 100 * float(np.mean(e_track)),
+        "features_ms_per_step": features_ms,  # a tracked frame runs 2 steps
     }
     print(json.dumps(out, indent=2))
     if args.json:
