@@ -47,7 +47,7 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train texture
 	$(VENV)/bin/edgetrack train expressions
 	$(VENV)/bin/edgetrack train masks
-	$(VENV)/bin/edgetrack train clm
+	OMP_NUM_THREADS=1 $(VENV)/bin/edgetrack train clm  # every CLM expert type to build/clm/, the joint ones to models/; 1 BLAS thread, as the shipped files were built
 	$(VENV)/bin/edgetrack train cnn --big-rotation 0.5 --no-detector-boxes
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --epochs 40 --lr 5e-4 --out build/cnn/cnn_landmarks_qat.pt
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat.pt --qat --epochs 30 --lr 4e-4 --seed 1 --out build/cnn/cnn_landmarks_qat2.pt
