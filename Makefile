@@ -54,6 +54,8 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat2.pt --qat --epochs 30 --lr 4e-4 --seed 2 --out build/cnn/cnn_landmarks_qat3.pt
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat3.pt --qat --epochs 30 --lr 4e-4 --seed 3 --out build/cnn/cnn_landmarks_qat4.pt
 	$(VENV)/bin/edgetrack export cnn --checkpoint build/cnn/cnn_landmarks_qat4.pt
+	$(VENV)/bin/edgetrack train detector   # our face detector (--detector cnn): network (~1 h on one core), int8 export, second look
+	$(VENV)/bin/edgetrack train boxmap --detector cnn
 	$(VENV)/bin/edgetrack train emotion   # after the CNN: KDEF's points are fitted with the shipped landmarker
 
 bench: $(VENV)/.device

@@ -13,7 +13,7 @@ import pytest
 
 from edge.cli import main as cli_main
 from edge.detect import available_detectors, make_detector
-from edge.detect.cnn import BASE, NATIVE_MIN, SCALE_STEP, CnnDetector, non_max_suppression, search_scales
+from edge.detect.cnn import BASE, NATIVE_MAX, NATIVE_MIN, SCALE_STEP, CnnDetector, non_max_suppression, search_scales
 from edge.landmarks68 import interocular, key_points, roll
 from edge.paths import model_path
 
@@ -28,7 +28,8 @@ def test_the_cnn_detector_is_chosen_by_name():
 def test_a_big_frame_is_searched_at_enough_scales_for_its_smallest_face(size, min_face):
     w, h = size
     scales = search_scales(w, h, min_face)
-    assert scales[0] == pytest.approx(min(BASE[0] / w, BASE[1] / h))  # the whole frame in the base input: the biggest faces
+    assert scales[0] <= min(BASE[0] / w, BASE[1] / h)  # the whole frame in the base input...
+    assert min(w, h) * scales[0] <= NATIVE_MAX  # ...where a face as big as the frame is in the native range
     assert min_face * scales[-1] >= NATIVE_MIN - 1e-6  # the smallest face is as big as the network learned
     assert all(b / a <= SCALE_STEP + 1e-6 for a, b in zip(scales, scales[1:]))  # no gap between the native ranges
     assert scales == sorted(scales) and scales[-1] <= 1.0
@@ -239,3 +240,31 @@ def test_box_mapping_of_turned_boxes_works_along_the_faces_own_axes():
         assert t.angle == d.angle
     fit = BoxMapping.fit(dets, targets)
     np.testing.assert_allclose([fit.dx, fit.dy, fit.sw, fit.sh], [0.03, 0.12, 0.9, 1.1], atol=1e-9)
+
+
+def test_second_look_scores_a_levelled_crop_and_a_bad_file_is_one_line(tmp_path):
+    from edge.detect.second_look import GRID, TEMPLATE, SecondLook, features
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 255, (240, 320), dtype=np.uint8)
+    kps = TEMPLATE * 4 + [100, 60]  # a face 4x the template, upright
+    f = features(grey, kps, 0.8)
+    assert f.shape == (2 * GRID * GRID + 1,) and np.isfinite(f).all()
+    assert f[-1] == pytest.approx(np.log(0.8 / 0.2), abs=1e-5)
+    angle = np.deg2rad(30)  # the same crop from the frame turned: the features follow the key points
+    c, s = np.cos(angle), np.sin(angle)
+    import cv2
+
+    m = np.array([[c, -s, 0], [s, c, 0]], np.float64)
+    m[:, 2] = [160, 120] - m[:, :2] @ [160, 120]
+    turned = cv2.warpAffine(cv2.GaussianBlur(grey, (0, 0), 3), m, (320, 240))
+    g = features(cv2.GaussianBlur(grey, (0, 0), 3), kps, 0.8)
+    t = features(turned, kps @ m[:, :2].T + m[:, 2], 0.8)
+    assert np.corrcoef(g[: GRID * GRID], t[: GRID * GRID])[0, 1] > 0.95
+    model = SecondLook(np.zeros(f.size), 2.0, np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
+    assert model(grey, kps, 0.8) == pytest.approx(1 / (1 + np.exp(-2.0)))
+    bad = tmp_path / "detector_verify.npz"
+    bad.write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match="not a detector second-look model") as err:
+        SecondLook.load(bad)
+    assert "\n" not in str(err.value)

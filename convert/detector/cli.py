@@ -4,7 +4,8 @@ Faces come from the train part of the identity split of both annotated folders, 
 from the train part of the negatives' split; the validation scenes use only the val parts.
 After training (unless --no-export) the best checkpoint is converted (PyTorch -> ONNX ->
 onnx2tf -> int8 TFLite, `convert.detector.export`) into models/detector_int8.tflite and
-checked through the runtime's own detector class.
+checked through the runtime's own detector class; then the second look is fitted on that
+network's candidates (`convert.detector.second_look` -> models/detector_verify.npz).
 """
 
 from __future__ import annotations
@@ -42,12 +43,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="use only the first N faces and negatives (smoke runs)")
     p.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     p.add_argument("--export-only", action="store_true", help="export --out (the checkpoint) without training")
+    p.add_argument("--second-look-only", action="store_true", help="refit only the second look (models/detector_verify.npz)")
     p.add_argument("--models", type=Path, default=None, help="folder for detector_int8.tflite (default: models/)")
 
 
 def main(args: argparse.Namespace) -> int:
     from convert.detector.export import export_detector
+    from convert.detector.second_look import fit_second_look
 
+    if args.second_look_only:
+        fit_second_look(args.models, args.limit, args.seed)
+        return 0
     split = negative_split(args.negatives)
     if not args.export_only:
         cfg = TrainConfig(args.width, args.epochs, args.scenes, args.batch, args.lr, seed=args.seed, threads=args.threads,
@@ -68,4 +74,7 @@ def main(args: argparse.Namespace) -> int:
               f"({result['params']:,} params, {result['minutes']:.1f} min); checkpoint {args.out}", file=sys.stderr)  # fmt: skip
     if args.no_export:
         return 0
-    return export_detector(args.out, args.models, args.data, args.negatives, seed=args.seed, limit=args.limit)
+    rc = export_detector(args.out, args.models, args.data, args.negatives, seed=args.seed, limit=args.limit)
+    if rc == 0:  # the second look is fitted on the exported network's own candidates
+        fit_second_look(args.models, args.limit, args.seed)
+    return rc

@@ -264,6 +264,7 @@ def compose(
     max_faces: int = 6,
     empty: float = EMPTY,
     n_faces: int | None = None,
+    own_background: float = OWN_BACKGROUND,
 ) -> tuple[np.ndarray, list[SceneFace]]:
     """One grey uint8 scene and its faces (`n_faces` tries to place exactly that many)."""
     w, h = size
@@ -273,7 +274,7 @@ def compose(
     n = 0 if rng.random() < empty else int(rng.choice(np.arange(1, len(N_FACES_P) + 1), p=N_FACES_P))
     n = min(n, max_faces) if n_faces is None else n_faces
     lo, hi = face_range
-    own = n > 0 and rng.random() < OWN_BACKGROUND
+    own = n > 0 and rng.random() < own_background
     for j in range(n):
         for _attempt in range(12):
             idx = int(rng.integers(len(bank)))

@@ -6,25 +6,29 @@ box's size, and five key points (eye centres, nose tip, mouth corners). It was t
 faces of NATIVE_MIN..NATIVE_MAX pixels in its input, rolled up to +-45 degrees, so it
 returns each face as a turned box (`Box.angle`: the roll of its eye line) through the learned
 box mapping, and the first landmark crop is level (`sees_roll`: the tracker needs no turned
-searches for it).
+searches for it). Each candidate then gets a second look (`edge.detect.second_look`, a
+levelled crop through a logistic regression fitted on our own candidates), whose output is
+its final score.
 
 A frame is searched at a few scales, each one inference on the whole resized frame: the
-coarsest fits the frame in the base input (BASE, 160x120), the finest makes a `min_face`
-pixel face NATIVE_MIN pixels (never above 1:1); in between, one scale per factor SCALE_STEP.
-A 640x480 frame with the default min_face of 24 px is two passes (160x120 and 266x200).
+coarsest fits the frame in the base input (BASE, 160x120) and a face filling the frame's
+height in the network's native range, the finest makes a `min_face` pixel face NATIVE_MIN
+pixels (never above 1:1); in between, one scale per factor SCALE_STEP. A 640x480 frame with
+the default min_face of 24 px is two passes (132x99 and 267x200, padded to multiples of 16).
 Each input shape gets its own interpreter, kept for the next frame of that size.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edge.detect.mapping import BoxMapping
+from edge.detect.second_look import VERIFY_FILE, SecondLook
 from edge.geometry import Box
 from edge.imaging import to_grey
 from edge.inference import TFLiteModel
@@ -37,8 +41,10 @@ NATIVE_MIN, NATIVE_MAX = 10.0, 110.0  # face sizes it learned: the longer side o
 LEVEL_SPLIT = 30.0  # faces below this size belong to the stride-8 level, above it to the stride-16 level
 LEVEL_BAND = 1.25  # ...and within this factor of the split to both
 SCALE_STEP = 4.0  # neighbouring search scales differ by at most this factor (the native range spans 11)
+BIGGEST = 0.9  # the coarsest scale makes a face as big as the frame's short side this share of NATIVE_MAX
 PAD = 16  # inputs are padded to a multiple of the coarsest stride
 KEEP_INTERPRETERS = 6  # input shapes whose interpreters are kept
+DEFAULT_THRESHOLD = 0.5  # the network's score a face needs when there is no second look
 FIX = "run `make models` (edgetrack train detector) or pass the right model path"
 
 
@@ -52,7 +58,7 @@ class Detection:
 
 def search_scales(width: int, height: int, min_face: float) -> list[float]:
     """The scales a `width` x `height` frame is searched at, coarsest first."""
-    coarse = min(BASE[0] / width, BASE[1] / height)
+    coarse = min(BASE[0] / width, BASE[1] / height, BIGGEST * NATIVE_MAX / min(width, height))
     fine = min(NATIVE_MIN / max(float(min_face), 1.0), 1.0)
     if fine <= coarse * 1.0001:
         return [coarse]
@@ -99,12 +105,22 @@ class CnnDetector:
         model_path: str | Path | None = None,
         num_threads: int = 1,
         min_face: int = 24,
-        score_threshold: float = 0.5,
+        score_threshold: float | None = None,
         nms_iou: float = 0.35,
         mapped: bool = True,
+        second_look: bool | str | Path = True,
     ) -> None:
+        """`second_look`: True = the shipped second look when it is there (its fitted thresholds then apply), a path =
+        that file, False = the network's score alone against `score_threshold` (default 0.5)."""
         path = Path(model_path) if model_path else _default_model()
         require_file(path, "face detector model", FIX)
+        self.second_look: SecondLook | None = None
+        if second_look is True and model_path is None and Path(_default_model().parent / VERIFY_FILE).is_file():
+            self.second_look = SecondLook.load()
+        elif second_look not in (True, False):
+            self.second_look = SecondLook.load(second_look)  # type: ignore[arg-type]
+        if score_threshold is None:
+            score_threshold = self.second_look.score_floor if self.second_look is not None else DEFAULT_THRESHOLD
         if not 0.0 < score_threshold < 1.0:
             raise ValueError(f"detector score threshold must be between 0 and 1, got {score_threshold}")
         self.path, self.num_threads = path, int(num_threads)
@@ -169,8 +185,15 @@ class CnnDetector:
         found: list[Detection] = []
         for s in search_scales(grey.shape[1], grey.shape[0], self.min_face):
             found += self._scan(grey, s)
-        kept = non_max_suppression(found, self.nms_iou)[:max_faces]
-        return [Detection(self.mapping.apply(d.box), d.key_points) for d in kept]
+        kept = non_max_suppression(found, self.nms_iou)
+        if self.second_look is not None:  # the final score is the second look's
+            looked = []
+            for d in kept:
+                p = self.second_look(grey, d.key_points, d.box.score)
+                if p >= self.second_look.threshold:
+                    looked.append(Detection(replace(d.box, score=p), d.key_points))
+            kept = sorted(looked, key=lambda d: -d.box.score)
+        return [Detection(self.mapping.apply(d.box), d.key_points) for d in kept[:max_faces]]
 
     def detect(self, frame: np.ndarray, max_faces: int = 1) -> list[Box]:
         """Faces in a BGR or grey frame, best first, as turned landmark boxes."""
