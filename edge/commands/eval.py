@@ -10,7 +10,7 @@ from edge.config import BY_KEY
 from edge.data import load_dataset, recorded_split, split_path
 from edge.detect import make_detector
 from edge.evaluate.harness import evaluate
-from edge.evaluate.report import format_table, plot_ced, summarise, write_json, write_predictions
+from edge.evaluate.report import OFFSET_HEADING, format_offset_table, format_table, plot_ced, summarise, write_json, write_predictions
 from edge.landmarks import make_landmarker
 
 DEFAULT_DETECTOR = BY_KEY["detector"].default  # what `edgetrack run` uses unless told
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector for --box detect (default: the run default, {DEFAULT_DETECTOR})")
     p.add_argument("--limit", type=int, default=0, help="score only the first N faces (quick checks)")
     p.add_argument("--predictions", type=Path, help="CSV of predicted points, one row per input row")
-    p.add_argument("--json", type=Path, help="summary as JSON (nme_mean_pct, fail8_pct, auc8, ...)")
+    p.add_argument("--json", type=Path, help="summary as JSON (nme_mean_pct, fail8_pct, auc8, offset_mean_pct, nme_unbiased_pct, ...)")
     p.add_argument("--plot", type=Path, help="cumulative error distribution as PNG")
 
 
@@ -100,6 +100,8 @@ def main(args: argparse.Namespace) -> int:
         runs.append(run)
         summaries.append(summarise(run))
     print(format_table(summaries))
+    print(f"\n{OFFSET_HEADING}")
+    print(format_offset_table(summaries))
     if args.predictions:
         if len(runs) > 1:
             for run in runs:

@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 
 from edge.evaluate.harness import EvalRun
-from edge.evaluate.metrics import auc, ced, failure_rate, nme_by_region, nme_interocular
+from edge.evaluate.metrics import auc, ced, failure_rate, mean_offset_by_region, nme_by_region, nme_interocular, nme_unbiased
 from edge.landmarks68 import N_POINTS
+
+OFFSET_HEADING = "systematic error (mean offset per point, % IOD, face-aligned)"
 
 
 def summarise(run: EvalRun) -> dict:
@@ -21,6 +23,7 @@ def summarise(run: EvalRun) -> dict:
     gt = np.stack([run.samples[i].points for i in found]).astype(np.float64) if found else np.zeros((0, N_POINTS, 2))
     nme = nme_interocular(pred, gt) if found else np.zeros(0)
     regions = nme_by_region(pred, gt) if found else {}
+    offsets = mean_offset_by_region(pred, gt) if found else {}
     ms = np.asarray(run.ms_per_face) if run.ms_per_face else np.full(1, np.nan)
     out = {
         "landmarker": run.landmarker,
@@ -36,6 +39,10 @@ def summarise(run: EvalRun) -> dict:
         "ms_per_face_median": float(np.median(ms)),
         "ms_per_face_p95": float(np.percentile(ms, 95)),
         "nme_region_mean_pct": {k: 100.0 * float(v.mean()) for k, v in regions.items()},
+        # the constant per-point part of the error (annotation style, box framing) and what is left without it
+        "offset_mean_pct": 100.0 * offsets.pop("all") if found else float("nan"),
+        "offset_region_pct": {k: 100.0 * v for k, v in offsets.items()},
+        "nme_unbiased_pct": 100.0 * float(nme_unbiased(pred, gt).mean()) if found else float("nan"),
     }
     if run.ms_detect:
         out["ms_detect_median"] = float(np.median(run.ms_detect))
@@ -56,7 +63,23 @@ def format_table(summaries: list[dict]) -> str:
         row = [fmt.format(s[c]) for c, fmt in cols]
         row += ["{:.2f}".format(s["nme_region_mean_pct"].get(r, float("nan"))) for r in regions]
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return markdown_table(rows)
+
+
+def format_offset_table(summaries: list[dict]) -> str:
+    """The systematic-error table (`edgetrack eval` prints it under OFFSET_HEADING, after `format_table`):
+    mean offset over all points, the NME without it, and the mean offset per region, all % IOD."""
+    regions = next((list(s["offset_region_pct"]) for s in summaries if s.get("offset_region_pct")), [])
+    rows = [["landmarker", "box", "offset_mean_pct", "nme_unbiased_pct"] + [f"offset_{r}" for r in regions]]
+    for s in summaries:
+        rows.append([str(s["landmarker"]), str(s["box"]), f"{s['offset_mean_pct']:.2f}", f"{s['nme_unbiased_pct']:.2f}"]
+                    + ["{:.2f}".format(s["offset_region_pct"].get(r, float("nan"))) for r in regions])  # fmt: skip
+    return markdown_table(rows)
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows of cells (the first the header) as a markdown table with padded columns, readable raw in a terminal."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
