@@ -1,9 +1,10 @@
-"""Annotated face data: readers, identity-disjoint splits, flip augmentation, and which detection is the annotated face."""
+"""Annotated face data: readers, identity-disjoint splits, flip augmentation, which detection is the annotated face; video clip splits."""
 
 from edge.data.flip import flip_points, flip_sample
 from edge.data.matching import MATCH_IOU, fit_matched, match_detection
 from edge.data.readers import FaceSample, LoadReport, load_dataset, load_image
 from edge.data.split import Split, identity_of, load_or_make_split, make_split, recorded_split, split_path
+from edge.data.videos import video_clips
 
 __all__ = [
     "MATCH_IOU",
@@ -21,4 +22,5 @@ __all__ = [
     "make_split",
     "recorded_split",
     "split_path",
+    "video_clips",
 ]
