@@ -15,6 +15,7 @@ COMMANDS = Registry(
         "run": ("edge.commands.run", "track faces from a source and show them on a display"),
         "bench": ("edge.commands.bench", "per-stage timing and end-to-end fps"),
         "eval": ("edge.commands.eval", "accuracy and speed of a landmarker on annotated faces"),
+        "stability": ("edge.commands.stability", "how much the points shake on real video (no labels): RMS acceleration, raw and smoothed"),
         "eval-emotion": ("edge.commands.eval_emotion", "emotion accuracy on labelled photos (images/ + labels.csv)"),
         "synth": ("edge.commands.synth", "render the synthetic face to a video with ground truth"),
         "train": ("edge.commands.train", "train a model from annotated data (workstation)"),
