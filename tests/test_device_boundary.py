@@ -77,7 +77,7 @@ def test_command_line_builds_without_workstation_packages_or_numba():
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0] == str(sorted(["bench", "eval", "eval-emotion", "export", "run", "synth", "train"]))
+    assert lines[0] == str(sorted(["bench", "eval", "eval-emotion", "export", "run", "stability", "synth", "train"]))
     assert lines[1].split()[0] == "False", "building the command line imported numba"
 
 
