@@ -51,6 +51,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("display", str, "auto", "auto | fb[:/dev/fbN] | sdl | http[:PORT] | file:PATH | none"),
     Option("landmarker", str, "auto", "auto (best with its model present: cnn, clm, mean) | mean | clm | cnn | cnn+clm"),
     Option("model", str, "", "model file for the landmarker (default: the shipped one)"),
+    Option("landmark_style", str, "300w", "annotators' style of the CNN's points: 300w (the 300-W benchmark markup) | ytf68",
+           choices=("300w", "ytf68")),
     Option("delegate", str, "", "TFLite delegate for the CNN (e.g. xnnpack); empty = the default"),
     Option("detector", str, "haar", "face detector: haar (OpenCV's cascade, upright faces) | cnn (ours, learned: rolled faces too)"),
     Option("detector_min_face", int, 24, "smallest face the detector looks for, in frame pixels (smaller: more search scales)",

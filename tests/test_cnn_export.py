@@ -23,7 +23,8 @@ def exported(tmp_path_factory):
     from convert.cnn.model import set_export_clamps, set_fake_quant
 
     torch.manual_seed(0)
-    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2)))
+    # two heads, as shipped: one per annotation style
+    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2)), heads=2)
     rng = np.random.default_rng(0)
     calib = rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32)
     # as an int8-aware fine-tune leaves it: learned activation ranges, exported as clips
@@ -52,7 +53,7 @@ def test_export_writes_three_models_that_match_pytorch(exported):
         m = TFLiteModel(path)
         assert m.input_shape == (1, 16, 16, 1)
         out = np.concatenate([m.run(x[i : i + 1])[0] for i in range(4)])
-        assert out.shape == (4, 136)
+        assert out.shape == (4, 272)
         # int8: within a few quantisation steps of the output range
         tol = 1e-4 if variant == "float32" else 5e-3 if variant == "float16" else 8 * m.outputs[0]["quantization"][0] + 0.02
         assert np.abs(out - ref).max() < tol, variant
@@ -85,3 +86,23 @@ def test_int8_drops_only_clips_that_saturation_already_does(exported):
     assert report.int8_clips_removed >= 1 and report.int8_stripped_max_diff == 0.0
     assert clips(report.files["int8"]) == clips(work / "converted_int8.tflite") - report.int8_clips_removed
     assert not report.problems()
+
+
+def test_the_landmarker_reads_the_head_of_its_style(exported, tmp_path):
+    """A two-head model: `style` picks which 136 numbers become the points, and only those."""
+    from edge.cnn.crop import CropSpec, decode_points, normalise, warp_crop
+    from edge.inference import TFLiteModel
+    from edge.landmarks.cnn import CnnLandmarker
+
+    _, report, _, _ = exported
+    path = report.files["float32"]
+    frame = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    spec = CropSpec(40.0, 30.0, 32.0, 0.0)
+    raw = TFLiteModel(path).run(normalise(warp_crop(frame, spec, 16))[None])[0].reshape(-1)
+    for head, style in enumerate(("300w", "ytf68")):
+        lm = CnnLandmarker(path, style=style, flip=False, shape_model=None)
+        assert lm.heads == 2
+        want = decode_points(raw[head * 136 : (head + 1) * 136], spec, 16)
+        assert np.allclose(lm.predict(frame, spec).points, want, atol=1e-4)
+    with pytest.raises(ValueError, match="unknown landmark style"):
+        CnnLandmarker(path, style="helen")

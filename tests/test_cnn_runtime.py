@@ -75,7 +75,7 @@ def test_committed_model_runs_and_agrees_with_float32(variant):
     frame[:] = np.random.default_rng(0).integers(0, 255, (240, 320, 1), dtype=np.uint8)
     x = normalise(warp_crop(frame, crop_from_points(_face()), s))[None]
     out, out_ref = m.run(x)[0], ref.run(x)[0]
-    assert out.shape == (1, 136) and out.dtype == np.float32 and np.all(np.isfinite(out))
+    assert out.shape[0] == 1 and out.shape[1] % 136 == 0 and out.dtype == np.float32 and np.all(np.isfinite(out))
     assert np.abs(out - out_ref).max() < (0.05 if variant == "int8" else 0.005)
     assert (models_dir() / f"cnn_landmarks_{variant}.tflite").stat().st_size < (2 if variant == "int8" else 5) * 1024 * 1024
 

@@ -44,13 +44,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--track-shift", type=float, default=Augment().track_shift, help="sd of the previous points' shift in tracking crops, in box sides"
     )
     p.add_argument("--no-detector-boxes", action="store_true", help="jitter boxes with Gaussians instead of real detector errors")
+    p.add_argument(
+        "--head", choices=["dense", "pip"], default=d.head, help="output head: dense (flatten + linear) or pip (cell scores + offsets)"
+    )
+    p.add_argument("--heads", type=int, default=d.heads, help="output heads, one per annotation style (2: 300w and ytf68)")
+    p.add_argument(
+        "--registration",
+        type=float,
+        default=d.registration_weight,
+        help="weight of the temporal registration loss on unlabelled video pairs (0 = off; convert/cnn/registration.py)",
+    )
+    p.add_argument("--pair-batch", type=int, default=d.pair_batch, help="video frame pairs per step with --registration")
+    p.add_argument(
+        "--videos", type=Path, default=None, help="unlabelled clips for --registration (default: ../shared/data/videos, train part)"
+    )
+    p.add_argument(
+        "--video-pairs",
+        type=Path,
+        default=None,
+        help="cache of the cropped frame pairs and their flow (default build/cnn/video_pairs_<size>.npz; built when absent)",
+    )
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
 
 
 def main(args: argparse.Namespace) -> int:
     if args.input_size % 16:
         raise ValueError(f"--input-size {args.input_size} must be a multiple of 16")
-    cfg = TrainConfig(args.input_size, args.width, args.epochs, args.batch, args.lr, seed=args.seed, qat=args.qat, threads=args.threads)
+    cfg = TrainConfig(
+        args.input_size,
+        args.width,
+        args.epochs,
+        args.batch,
+        args.lr,
+        seed=args.seed,
+        qat=args.qat,
+        threads=args.threads,
+        heads=args.heads,
+        registration_weight=args.registration,
+        pair_batch=args.pair_batch,
+        head=args.head,
+    )
     train_samples = training_samples(args.data, "train")
     val_samples = training_samples(args.data, "val")
     if args.limit:
@@ -60,7 +93,8 @@ def main(args: argparse.Namespace) -> int:
     train_cache = build_cache(train_samples, cfg.input_size, box_errors=errors)
     val_cache = build_cache(val_samples, cfg.input_size)
     aug = Augment(p_big_rotation=args.big_rotation, p_tracking=args.tracking_share, track_shift=args.track_shift)
-    result = train(train_cache, val_cache, cfg, args.out, aug=aug, init=args.init)
+    pairs = _video_pairs(args, cfg.input_size) if cfg.registration_weight > 0 else None
+    result = train(train_cache, val_cache, cfg, args.out, aug=aug, init=args.init, pairs=pairs)
     print(
         f"best val NME {result['best_val_nme_pct']:.2f}% ({result['params']:,} params, {result['minutes']:.1f} min); "
         f"checkpoint {args.out}; next: edgetrack export cnn --checkpoint {args.out}",
@@ -81,3 +115,23 @@ def _box_errors(samples, cache: Path) -> np.ndarray:
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, names=names, errors=errors)
     return errors
+
+
+def _video_pairs(args: argparse.Namespace, size: int):
+    """Frame pairs of the training clips, from the cache file when there is one (building them takes minutes)."""
+    from convert.cnn.registration import VideoPairs, build_video_pairs
+    from edge.data import video_clips
+    from edge.paths import data_root
+
+    cache = args.video_pairs or Path(f"build/cnn/video_pairs_{size}.npz")
+    if cache.is_file():
+        pairs = VideoPairs.load(cache)
+        if pairs.crops.shape[-1] != size:
+            raise ValueError(f"--video-pairs {cache} holds {pairs.crops.shape[-1]} px crops, not {size}; remove it or pass another file")
+        print(f"video pairs: {len(pairs)} from {cache}", file=sys.stderr)
+        return pairs
+    clips = video_clips(args.videos or data_root() / "videos", "train")
+    print(f"building video pairs from {len(clips)} training clips (tracked with the shipped model) -> {cache}", file=sys.stderr)
+    pairs = build_video_pairs(clips, size)
+    pairs.save(cache)
+    return pairs

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
+from edge.cnn.styles import DEFAULT_STYLE, STYLES, style_of_folder
 from edge.data import FaceSample, flip_points, load_image, match_detection
 from edge.geometry import Box, Similarity
 from edge.landmarks68 import N_POINTS, interocular
@@ -35,12 +36,14 @@ class FaceCache:
 
     `box_errors` (n, 4): how the real detector's mapped box missed each face's landmark box
     (centre shift x, y in box sides; log width and height ratios), NaN where it found nothing.
+    `styles` (n,): each face's annotation style, an index into edge.cnn.styles.STYLES (its output head).
     """
 
     images: np.ndarray
     points: np.ndarray
     input_size: int
     box_errors: np.ndarray | None = None
+    styles: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -74,10 +77,18 @@ def detector_box_errors(samples: list[FaceSample], progress: bool = True) -> np.
     return out
 
 
+def sample_style(sample: FaceSample) -> int:
+    """Head index of a face's annotators, from its data folder's name (images/ sits inside it)."""
+    folder = sample.image_path.parent.parent if sample.image_path.parent.name == "images" else sample.image_path.parent
+    style = style_of_folder(folder)
+    return STYLES.index(style) if style is not None else STYLES.index(DEFAULT_STYLE)
+
+
 def build_cache(samples: list[FaceSample], input_size: int, progress: bool = True, box_errors: np.ndarray | None = None) -> FaceCache:
     c = int(round(CACHE_MARGIN * input_size))
     images = np.zeros((len(samples), c, c), np.uint8)
     points = np.zeros((len(samples), N_POINTS, 2), np.float32)
+    styles = np.array([sample_style(s) for s in samples], np.int64)
     keep = np.ones(len(samples), bool)
     for i, s in enumerate(samples):
         img = load_image(s.image_path)
@@ -91,7 +102,7 @@ def build_cache(samples: list[FaceSample], input_size: int, progress: bool = Tru
         points[i] = spec.to_crop(c).apply(s.points.astype(np.float64))
         if progress and (i + 1) % 1000 == 0:
             print(f"  cached {i + 1}/{len(samples)} faces", file=sys.stderr)
-    return FaceCache(images[keep], points[keep], input_size, None if box_errors is None else box_errors[keep])
+    return FaceCache(images[keep], points[keep], input_size, None if box_errors is None else box_errors[keep], styles[keep])
 
 
 def _rotation_about(angle: float, cx: float, cy: float) -> Similarity:
@@ -161,7 +172,7 @@ def _crop_transform(
     return spec.to_crop(size).compose(rot)
 
 
-def _degrade(crop: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+def _degrade(crop: np.ndarray, rng: np.random.Generator, aug: Augment, occlude: bool = True) -> np.ndarray:
     """Photometric damage of one uint8 crop; returns float32 in 0..255."""
     size = crop.shape[0]
     if rng.random() < aug.p_lowres:
@@ -177,7 +188,7 @@ def _degrade(crop: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.nda
         x += np.linspace(-1, 1, size, dtype=np.float32)[None, :] * rng.normal(0, 25)
     if rng.random() < aug.p_noise:
         x += rng.normal(0, rng.uniform(2, 12), x.shape).astype(np.float32)
-    if rng.random() < aug.p_occlusion:
+    if occlude and rng.random() < aug.p_occlusion:
         ow, oh = (rng.uniform(0.15, 0.45, 2) * size).astype(int)
         ox, oy = rng.integers(0, size - ow), rng.integers(0, size - oh)
         x[oy : oy + oh, ox : ox + ow] = rng.uniform(0, 255) + rng.normal(0, rng.uniform(0, 30), (oh, ow))

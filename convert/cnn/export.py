@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convert.cnn.data import sample_style
 from convert.cnn.strip_clips import strip_saturating_clips
 from edge.cnn.crop import crop_from_box, crop_from_points, normalise, warp_crop
 from edge.data import FaceSample, load_image
@@ -66,14 +67,15 @@ class ExportReport:
 
 def runtime_crops(
     samples: list[FaceSample], size: int, rng: np.random.Generator | None = None, track_share: float = 0.5
-) -> tuple[np.ndarray, np.ndarray, list]:
-    """(inputs (n, S, S, 1) float32 exactly as at run time, ground truth (n, 68, 2) frame points, crop specs).
+) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    """(inputs (n, S, S, 1) float32 exactly as at run time, ground truth (n, 68, 2) frame points, crop specs,
+    each face's annotation style (its head index)).
 
     Without `rng` every crop is the upright ground-truth-box crop; with it, `track_share`
     of them are tracking crops from previous points off by 3% of the face size, as the
     tracker would make them.
     """
-    xs, gts, specs = [], [], []
+    xs, gts, specs, styles = [], [], [], []
     for s in samples:
         img = load_image(s.image_path)
         if img is None:
@@ -86,7 +88,8 @@ def runtime_crops(
         xs.append(normalise(warp_crop(img, spec, size)))
         gts.append(s.points)
         specs.append(spec)
-    return np.stack(xs).astype(np.float32), np.stack(gts).astype(np.float64), specs
+        styles.append(sample_style(s))
+    return np.stack(xs).astype(np.float32), np.stack(gts).astype(np.float64), specs, np.array(styles, np.int64)
 
 
 def export_onnx(model, path: Path) -> Path:
@@ -151,13 +154,18 @@ def run_onnx2tf(onnx_path: Path, calib: np.ndarray, out_dir: Path, int8: bool = 
 
 
 def predict_tflite(model: TFLiteModel, x: np.ndarray) -> np.ndarray:
-    """(n, 136) outputs, one invoke per face as at run time."""
+    """(n, 136 * heads) outputs, one invoke per face as at run time."""
     return np.stack([model.run(x[i : i + 1])[0].reshape(-1) for i in range(len(x))])
 
 
-def nme_from_outputs(out: np.ndarray, gts: np.ndarray, specs: list, size: int) -> np.ndarray:
+def nme_from_outputs(out: np.ndarray, gts: np.ndarray, specs: list, size: int, styles: np.ndarray | None = None) -> np.ndarray:
+    """Per-face NME; with several heads, each face is read from its own annotation style's head."""
     from edge.cnn.crop import decode_points
 
+    heads = out.shape[1] // 136
+    if heads > 1:
+        idx = np.zeros(len(out), np.int64) if styles is None else styles
+        out = out.reshape(len(out), heads, 136)[np.arange(len(out)), idx]
     pred = np.stack([decode_points(o, sp, size) for o, sp in zip(out, specs)]).astype(np.float64)
     return np.linalg.norm(pred - gts, axis=-1).mean(-1) / interocular(gts)
 
@@ -167,8 +175,8 @@ def export(
     out_dir: Path,
     stem: str,
     calib: np.ndarray,
-    parity: tuple[np.ndarray, np.ndarray, list] | None = None,
-    tracking: tuple[np.ndarray, np.ndarray, list] | None = None,
+    parity: tuple[np.ndarray, np.ndarray, list, np.ndarray] | None = None,
+    tracking: tuple[np.ndarray, np.ndarray, list, np.ndarray] | None = None,
     int8: bool = True,
     verbose: bool = False,
     keep_work: Path | None = None,
@@ -203,15 +211,16 @@ def export(
         f32 = predict_tflite(TFLiteModel(report.files["float32"]), check)
         report.onnx_vs_float32_max_err_pct_of_crop = float(100 * np.abs(ref - f32).max())
         if parity is not None:
-            x, gts, specs = parity
+            x, gts, specs, styles = parity
             report.n_parity_faces = len(x)
             for variant, path in report.files.items():
                 out = f32 if variant == "float32" else predict_tflite(TFLiteModel(path), x)
-                report.nme_pct[variant] = float(100 * nme_from_outputs(out, gts, specs, size).mean())
+                report.nme_pct[variant] = float(100 * nme_from_outputs(out, gts, specs, size, styles).mean())
             if tracking is not None:
                 for variant, path in report.files.items():
                     out = predict_tflite(TFLiteModel(path), tracking[0])
-                    report.nme_tracking_pct[variant] = float(100 * nme_from_outputs(out, tracking[1], tracking[2], size).mean())
+                    nme = nme_from_outputs(out, tracking[1], tracking[2], size, tracking[3])
+                    report.nme_tracking_pct[variant] = float(100 * nme.mean())
             if "int8" in report.nme_pct:
                 report.int8_vs_float_rel = report.nme_pct["int8"] / report.nme_pct["float32"] - 1.0
         if converted_int8 is not None:

@@ -1,4 +1,8 @@
-"""A compact MobileNetV2-style regressor: grey crop in, 136 numbers (68 points in crop units) out.
+"""A compact MobileNetV2-style regressor: grey crop in, 136 numbers (68 points in crop units) per head out.
+
+With several heads, each is one annotation style (ytf68 and 300-W were marked by different
+annotators, about 1 px apart): the features are shared, the last layer is not, so one style
+does not blur the other.
 
 Inverted residual blocks keep the multiply count low for a Pi; the head flattens the last
 small feature map instead of global pooling so the position of each feature survives
@@ -97,12 +101,16 @@ STAGES = ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (4, 64, 3, 2), (4, 96, 2,
 class LandmarkNet(nn.Module):
     """`input_size` must be divisible by 16 (four stride-2 steps)."""
 
-    def __init__(self, input_size: int = 64, width: float = 1.0, n_points: int = 68, stages=STAGES) -> None:
+    def __init__(
+        self, input_size: int = 64, width: float = 1.0, n_points: int = 68, stages=STAGES, heads: int = 1, head: str = "dense"
+    ) -> None:
         super().__init__()
         if input_size % 16:
             raise ValueError(f"input size {input_size} must be a multiple of 16")
         self.input_size = input_size
         self.width = width
+        self.heads = heads  # one 136-number output per annotation style (edge/cnn/styles.py order)
+        self.head_kind = head  # dense: flatten + linear; pip: cell scores + offsets (convert/cnn/pip.py)
 
         def ch(c: int) -> int:
             return max(8, int(round(c * width / 8)) * 8)
@@ -122,14 +130,27 @@ class LandmarkNet(nn.Module):
         layers.append(_conv_bn(cin, head_c, 1, 1, act="relu"))
         self.features = nn.Sequential(*layers)
         cells = (input_size // 16) ** 2
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(head_c * cells, 2 * n_points))
+        if head == "pip":
+            self.head = nn.Sequential(nn.Conv2d(head_c, n_points * (1 + 2 * heads), 1))
+            return
+        if head != "dense":
+            raise ValueError(f"unknown head {head!r}; choose dense or pip")
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(head_c * cells, 2 * n_points * heads))
         with torch.no_grad():  # start at the mean position: the centre of the crop
             self.head[1].weight.mul_(0.1)
             self.head[1].bias.fill_(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 1, S, S) in [-1, 1] -> (N, 136) points in crop units."""
+        """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head."""
         return self.head(self.features(self.in_quant(x)))
+
+    def points(self, out: torch.Tensor) -> torch.Tensor:
+        """Network output -> (N, 136 * heads) points in crop units (a pip head's maps decoded)."""
+        if self.head_kind == "pip":
+            from convert.cnn.pip import pip_decode
+
+            return pip_decode(out, self.heads, self.input_size)
+        return out
 
 
 def count_params(model: nn.Module) -> int:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge.cnn.styles import DEFAULT_STYLE, STYLES, style_of_folder
 from edge.config import BY_KEY
 from edge.data import load_dataset, recorded_split, split_path
 from edge.detect import make_detector
@@ -34,6 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="",
         help="CLM expert types to score, comma list of raw|sobel|lbp|blend|joint|mosse: each clm in --landmarker runs once per type, "
         "named clm:<type> (files: the shipped one when it is that type, else build/clm/ from `edgetrack train clm`)",
+    )
+    p.add_argument(
+        "--style",
+        choices=["auto", *STYLES],
+        default="auto",
+        help="annotation style the cnn landmarkers answer in (their output head): auto = the data folder's own (300w-train -> 300w, "
+        f"ytf68 -> ytf68), else {DEFAULT_STYLE}",
     )
     p.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector for --box detect (default: the run default, {DEFAULT_DETECTOR})")
     p.add_argument("--limit", type=int, default=0, help="score only the first N faces (quick checks)")
@@ -73,6 +81,18 @@ def select_part(data: str, samples: list, part: str) -> tuple[list, str]:
     return chosen, f"the {part} part of the recorded identity split {split_path(data)} ({len(chosen)} of {len(samples)} faces)"
 
 
+def pick_style(data: str, style: str, names: list[str]) -> str:
+    """The CNN head to score with: as asked, or (auto) the data folder's annotators' style, said in one line."""
+    if style != "auto":
+        return style
+    found = style_of_folder(data)
+    picked = found or DEFAULT_STYLE
+    if any(n.startswith("cnn") for n in names):
+        why = f"the annotators of {Path(data).name}" if found else f"{Path(data).name} is not a known annotation style, the default"
+        print(f"cnn style: auto -> {picked} ({why})", file=sys.stderr)
+    return picked
+
+
 def main(args: argparse.Namespace) -> int:
     samples, _ = load_dataset(args.data)
     samples, part = select_part(args.data, samples, args.split)
@@ -91,8 +111,11 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--clm-experts and a clm --model both say which experts to use; pass one")
     # clm once per expert type (clm:raw, clm:lbp, ...), every other name once
     plan = [(n, {"experts": t} if t else {}) for n in names for t in (clm_types if n == "clm" and clm_types else [""])]
+    style = pick_style(args.data, getattr(args, "style", "auto"), names)
     for name, extra in plan:
         kwargs = {"model_path": args.model} if name in takes_model else extra
+        if name.startswith("cnn"):
+            kwargs = {**kwargs, "style": style}
         landmarker = make_landmarker(name, **kwargs)
         name = landmarker.name
         print(f"eval {name} on {len(samples)} faces of {args.data}: {part}, box={args.box}", file=sys.stderr)

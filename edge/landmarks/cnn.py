@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, decode_points, normalise, warp_crop
+from edge.cnn.styles import DEFAULT_STYLE, style_index
 from edge.geometry import Box
 from edge.inference import TFLiteModel
 from edge.landmarks.base import LandmarkResult
-from edge.landmarks68 import FLIP_PERMUTATION
+from edge.landmarks68 import FLIP_PERMUTATION, N_POINTS
 from edge.paths import model_path, require_file
 from edge.shape_model import ShapeModel
 
@@ -45,6 +46,7 @@ class CnnLandmarker:
         shape_model: ShapeModel | None = None,
         passes: int = 2,
         flip: bool = True,
+        style: str = DEFAULT_STYLE,
     ) -> None:
         path = Path(model_path) if model_path else _default_model()
         require_file(path, "CNN landmark model", "run `make models` (edgetrack train cnn; edgetrack export cnn) or pass --model")
@@ -55,6 +57,13 @@ class CnnLandmarker:
                 f"{path}: expected a (1, S, S, 1) grey-crop model, got input shape {shape}; export it with `edgetrack export cnn`"
             )
         self.size = int(shape[1])
+        n_out = int(np.prod(self.model.outputs[0]["shape"]))
+        if n_out % (2 * N_POINTS):
+            raise ValueError(f"{path}: expected 136 numbers per annotation style, got {n_out}; export it with `edgetrack export cnn`")
+        self.heads = n_out // (2 * N_POINTS)
+        self.style = style
+        head = style_index(style, self.heads)  # which style's points to read (a one-head model has one for all)
+        self._head = slice(head * 2 * N_POINTS, (head + 1) * 2 * N_POINTS)
         self.shape_model = shape_model if shape_model is not None else _optional_shape_model()
         self.flip = bool(flip)
         if passes not in (1, 2):
@@ -64,9 +73,9 @@ class CnnLandmarker:
     def _points(self, frame: np.ndarray, spec: CropSpec) -> np.ndarray:
         """Frame points from one crop; with `flip`, averaged with the mirrored crop's (point meaning kept)."""
         crop = warp_crop(frame, spec, self.size)
-        out = self.model.run(normalise(crop)[None])[0].reshape(-1, 2)
+        out = self.model.run(normalise(crop)[None])[0].reshape(-1)[self._head].reshape(-1, 2)
         if self.flip:
-            mirrored = self.model.run(normalise(np.ascontiguousarray(crop[:, ::-1]))[None])[0].reshape(-1, 2)
+            mirrored = self.model.run(normalise(np.ascontiguousarray(crop[:, ::-1]))[None])[0].reshape(-1)[self._head].reshape(-1, 2)
             mirrored[:, 0] = 1.0 - mirrored[:, 0]
             out = 0.5 * (out + mirrored[FLIP_PERMUTATION])
         return decode_points(out.ravel(), spec, self.size)
@@ -103,11 +112,16 @@ class CnnClmLandmarker:
     scores_faces = True  # the score is the CLM face score model's P(face) on the refined points
 
     def __init__(
-        self, model_path: str | Path | None = None, num_threads: int = 1, delegate: str = "cpu", clm_model_path: str | Path | None = None
+        self,
+        model_path: str | Path | None = None,
+        num_threads: int = 1,
+        delegate: str = "cpu",
+        clm_model_path: str | Path | None = None,
+        style: str = DEFAULT_STYLE,
     ) -> None:
         from edge.landmarks.clm import CLMLandmarker  # here, so plain `cnn` does not load the CLM's code
 
-        self.cnn = CnnLandmarker(model_path, num_threads, delegate)
+        self.cnn = CnnLandmarker(model_path, num_threads, delegate, style=style)
         # the CLM's patch experts run on the CPU (its own TFLite models); the delegate is the CNN's
         self.clm = CLMLandmarker(model_path=clm_model_path, num_threads=num_threads)
 

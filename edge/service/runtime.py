@@ -106,7 +106,7 @@ class Runtime:
         set_threads(cfg.threads)
         self.source = source or make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps)
         self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
-        self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model)
+        self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model, cfg.landmark_style)
         log.info(why)
         detector = make_detector(cfg.detector, cfg.detector_min_face, cfg.threads)
         self.tracker = Tracker(self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.cnn.styles import DEFAULT_STYLE
 from edge.landmarks import Landmarker, make_landmarker
 
 AUTO_ORDER = ("cnn", "clm", "mean")
@@ -17,10 +18,12 @@ MODEL_KIND = {".tflite": "cnn", ".npz": "clm"}
 TAKES_THREADS = {"clm", "cnn", "cnn+clm"}
 
 
-def _make(name: str, threads: int, delegate: str, model: str) -> Landmarker:
+def _make(name: str, threads: int, delegate: str, model: str, style: str = DEFAULT_STYLE) -> Landmarker:
     kwargs: dict = {}
     if name in TAKES_THREADS:
         kwargs["num_threads"] = threads
+    if name.startswith("cnn"):
+        kwargs["style"] = style
     if delegate:
         if not name.startswith("cnn"):
             raise ValueError(f"--delegate {delegate} is for the CNN landmarkers (cnn, cnn+clm), not {name}; drop it or use cnn")
@@ -39,19 +42,21 @@ def _model_kind(model: str) -> str:
     return kind
 
 
-def pick_landmarker(name: str = "auto", threads: int = 1, delegate: str = "", model: str = "") -> tuple[Landmarker, str]:
-    """The landmarker and a line saying which one and why."""
+def pick_landmarker(
+    name: str = "auto", threads: int = 1, delegate: str = "", model: str = "", style: str = DEFAULT_STYLE
+) -> tuple[Landmarker, str]:
+    """The landmarker and a line saying which one and why; `style` picks the CNN's annotation-style head."""
     if name != "auto":
-        return _make(name, threads, delegate, model), f"landmarker: {name}" + (f" ({model})" if model else "")
+        return _make(name, threads, delegate, model, style), f"landmarker: {name}" + (f" ({model})" if model else "")
     if model:  # the user named the file: the landmarker that takes it, or a one-line error
         kind = "cnn" if delegate else _model_kind(model)
-        return _make(kind, threads, delegate, model), f"landmarker: auto -> {kind} (for --model {model})"
+        return _make(kind, threads, delegate, model, style), f"landmarker: auto -> {kind} (for --model {model})"
     if delegate:
-        return _make("cnn", threads, delegate, ""), f"landmarker: auto -> cnn (for --delegate {delegate})"
+        return _make("cnn", threads, delegate, "", style), f"landmarker: auto -> cnn (for --delegate {delegate})"
     why = []
     for cand in AUTO_ORDER:
         try:
-            lm = _make(cand, threads, "", "")
+            lm = _make(cand, threads, "", "", style)
         except FileNotFoundError as exc:
             why.append(f"{cand}: {exc}")
             continue
