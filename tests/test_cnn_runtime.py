@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -141,3 +142,25 @@ def test_cnn_clm_refines_the_cnn_points():
     # refined under the shape prior: near the CNN's answer, not somewhere else in the frame
     assert np.abs(res.points - first).mean() < 0.25 * Box.around(pts).w
     assert lm.track(frame, res.points).points.shape == (68, 2)
+
+
+def test_windowed_crop_matches_the_whole_frame_crop():
+    """The crop converts and blurs only the window it reaches: the same pixels as over the whole frame."""
+    from edge.cnn.crop import CropSpec, warp_crop_full_frame
+
+    rng = np.random.default_rng(0)
+    differing = 0
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(60, 400, 2))
+        frame = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), float(rng.uniform(0.3, 3)))
+        spec = CropSpec(
+            float(rng.uniform(-40, w + 40)),
+            float(rng.uniform(-40, h + 40)),
+            float(np.exp(rng.uniform(np.log(20), np.log(600)))),  # from upscaling to shrinking 6x (blurred first)
+            float(rng.uniform(-1, 1)) if rng.random() < 0.5 else 0.0,
+        )
+        size = int(rng.choice([16, 80, 96]))
+        a, b = warp_crop(frame, spec, size), warp_crop_full_frame(frame, spec, size)
+        assert np.abs(a.astype(int) - b).max() <= 1  # warpAffine's fixed-point coordinates may round one step apart
+        differing += int(np.any(a != b))
+    assert differing <= 4

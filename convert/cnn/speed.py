@@ -1,7 +1,9 @@
-"""Median milliseconds per face of each exported CNN variant, 1 and 2 threads, through the runtime wrapper.
+"""Median milliseconds of each exported CNN variant: one inference (1 and 2 threads) and one tracked face.
 
 `python -m convert.cnn.speed [models_dir] [--runs N]`: times `TFLiteModel.run` on a real-size
-input (quantisation included), after a warm-up, and prints a table (and JSON with --json).
+input (quantisation included), after a warm-up, and `CnnLandmarker.track` on a 640x480 frame
+with 1 thread: everything a tracked frame costs per face (the levelled crop, the look and its
+mirror, decoding, the shape score). Prints a table (and JSON with --json).
 """
 
 from __future__ import annotations
@@ -31,6 +33,25 @@ def median_ms(path: Path | str, threads: int, runs: int = 300, warmup: int = 30)
     return float(np.median(times) * 1e3)
 
 
+def track_ms(path: Path | str, runs: int = 300, warmup: int = 30) -> float:
+    """Median ms of one `CnnLandmarker.track` call (1 thread) on a 640x480 frame with a face-sized previous shape."""
+    from edge.landmarks.cnn import CnnLandmarker
+    from edge.shape_model import ShapeModel
+
+    lm = CnnLandmarker(path, num_threads=1)
+    frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    mean = ShapeModel.load().mean
+    prev = (mean - mean.mean(0)) / np.ptp(mean[:, 0]) * 160 + [320, 240]
+    for _ in range(warmup):
+        lm.track(frame, prev)
+    times = np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter()
+        lm.track(frame, prev)
+        times[i] = time.perf_counter() - t0
+    return float(np.median(times) * 1e3)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folder", nargs="?", type=Path, default=None)
@@ -41,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.folder or models_dir()
     result: dict[str, dict[str, float]] = {}
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'variant':<8} {'KB':>7} {'1 thread ms':>12} {'2 threads ms':>13}")
+    print(f"{'variant':<8} {'KB':>7} {'1 thread ms':>12} {'2 threads ms':>13} {'tracked face ms (1 thread)':>27}")
     for variant in ("int8", "float16", "float32"):
         path = folder / f"{args.stem}_{variant}.tflite"
         if not path.is_file():
@@ -49,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         r = {"kb": round(path.stat().st_size / 1024, 1)}
         for threads in (1, 2):
             r[f"ms_{threads}t"] = round(median_ms(path, threads, args.runs), 3)
+        r["track_ms_1t"] = round(track_ms(path, args.runs), 3)
         result[variant] = r
-        print(f"{variant:<8} {r['kb']:>7.1f} {r['ms_1t']:>12.3f} {r['ms_2t']:>13.3f}")
+        print(f"{variant:<8} {r['kb']:>7.1f} {r['ms_1t']:>12.3f} {r['ms_2t']:>13.3f} {r['track_ms_1t']:>27.3f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0

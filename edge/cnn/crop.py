@@ -72,10 +72,35 @@ def crop_from_points(points: np.ndarray, fill: float = FILL) -> CropSpec:
 
 
 def warp_crop(frame: np.ndarray, spec: CropSpec, size: int) -> np.ndarray:
-    """Grey uint8 crop (size x size); pixels outside the frame replicate the border."""
-    grey = to_grey(frame)
+    """Grey uint8 crop (size x size); pixels outside the frame replicate the border.
+
+    Only the window the crop can reach is converted to grey and blurred: the same pixels as
+    doing it over the whole frame (`warp_crop_full_frame`, kept as the reference the tests
+    compare with), at a fraction of the cost. Measured on a 640x480 frame, 96 px crop of a
+    160 px face: grey conversion, copy and blur of the frame took ~1.2 of 2.3 ms per tracked face.
+    """
     sim = spec.to_crop(size)
     # shrinking a lot aliases; pre-blur proportionally, as INTER_AREA would for an upright crop
+    shrink = 1.0 / sim.scale
+    sigma = shrink / 2.0 if shrink > 1.5 else 0.0
+    reach = 0.5 * spec.side * (abs(np.cos(spec.angle)) + abs(np.sin(spec.angle))) + 4.0 * sigma + 4.0
+    h, w = frame.shape[:2]
+    x0, x1 = int(max(np.floor(spec.cx - reach), 0)), int(min(np.ceil(spec.cx + reach) + 1, w))
+    y0, y1 = int(max(np.floor(spec.cy - reach), 0)), int(min(np.ceil(spec.cy + reach) + 1, h))
+    if x1 - x0 < 2 or y1 - y0 < 2:  # the crop lies (almost) wholly outside the frame: replicated border pixels
+        return warp_crop_full_frame(frame, spec, size)
+    window = to_grey(frame[y0:y1, x0:x1])
+    if sigma:
+        window = cv2.GaussianBlur(window, (0, 0), sigma)
+    m = sim.matrix().copy()
+    m[:, 2] += m[:, 0] * x0 + m[:, 1] * y0  # window pixel (u, v) is frame pixel (u + x0, v + y0)
+    return cv2.warpAffine(window, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def warp_crop_full_frame(frame: np.ndarray, spec: CropSpec, size: int) -> np.ndarray:
+    """`warp_crop` done over the whole frame (the original, slower way): the reference for its window."""
+    grey = to_grey(frame)
+    sim = spec.to_crop(size)
     shrink = 1.0 / sim.scale
     if shrink > 1.5:
         k = shrink / 2.0
