@@ -154,14 +154,18 @@ def run_onnx2tf(onnx_path: Path, calib: np.ndarray, out_dir: Path, int8: bool = 
 
 
 def predict_tflite(model: TFLiteModel, x: np.ndarray) -> np.ndarray:
-    """(n, 136 * heads) outputs, one invoke per face as at run time."""
-    return np.stack([model.run(x[i : i + 1])[0].reshape(-1) for i in range(len(x))])
+    """(n, ...) outputs, one invoke per face as at run time: (n, 136 * heads) for a dense head, (n, G, G, C) for pip."""
+    return np.stack([model.run(x[i : i + 1])[0][0] for i in range(len(x))])
 
 
 def nme_from_outputs(out: np.ndarray, gts: np.ndarray, specs: list, size: int, styles: np.ndarray | None = None) -> np.ndarray:
     """Per-face NME; with several heads, each face is read from its own annotation style's head."""
     from edge.cnn.crop import decode_points
+    from edge.cnn.pip import decode_pip
 
+    if out.ndim == 4:  # pip cell maps: decoded as the runtime does
+        idx = np.zeros(len(out), np.int64) if styles is None else styles
+        out = np.stack([decode_pip(o, int(h), size) for o, h in zip(out, idx)])
     heads = out.shape[1] // 136
     if heads > 1:
         idx = np.zeros(len(out), np.int64) if styles is None else styles

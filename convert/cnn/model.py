@@ -141,8 +141,10 @@ class LandmarkNet(nn.Module):
             self.head[1].bias.fill_(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head."""
-        return self.head(self.features(self.in_quant(x)))
+        """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head (dense);
+        (N, G, G, 68 * (1 + 2 * heads)) cell scores and offsets (pip, decoded by edge/cnn/pip.py)."""
+        out = self.head(self.features(self.in_quant(x)))
+        return out.permute(0, 2, 3, 1) if self.head_kind == "pip" else out  # pip: (N, G, G, C) maps, as TFLite keeps them
 
     def points(self, out: torch.Tensor) -> torch.Tensor:
         """Network output -> (N, 136 * heads) points in crop units (a pip head's maps decoded)."""

@@ -20,9 +20,11 @@ def channels(heads: int) -> int:
 
 
 def _split(out: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(scores (n, 68, G, G), offsets (n, heads, 68, 2, G, G)) in cell units."""
-    n, _, g, _ = out.shape
-    return out[:, :N], out[:, N:].reshape(n, heads, N, 2, g, g)
+    """(N, G, G, C) network output (edge/cnn/pip.py layout) -> (scores (n, 68, G, G), offsets (n, heads, 68, 2, G, G)) in cell units."""
+    n, g, _, _ = out.shape
+    scores = out[..., :N].permute(0, 3, 1, 2)
+    offsets = out[..., N:].reshape(n, g, g, heads, N, 2).permute(0, 3, 4, 5, 1, 2)
+    return scores, offsets
 
 
 def pip_loss(out: torch.Tensor, y: torch.Tensor, styles: torch.Tensor, heads: int, size: int) -> torch.Tensor:
