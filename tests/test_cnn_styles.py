@@ -86,3 +86,36 @@ def test_pair_batch_mirrors_the_flow_with_the_pixels():
         assert np.all(moving == (1.0 if forward else -1.0) * (-1.0 if mirrored else 1.0))
         seen.add((mirrored, forward))
     assert len(seen) == 4
+
+
+def test_training_reads_each_face_from_its_style_head_and_takes_video_pairs(tmp_path):
+    """A two-epoch run on generated faces of two styles with registration on: each style is scored by its own head."""
+    torch = pytest.importorskip("torch", reason="training needs the workstation stack: pip install 'edgetrack[convert]'")
+    from convert.cnn.data import FaceCache
+    from convert.cnn.registration import VideoPairs
+    from convert.cnn.train import TrainConfig, head_outputs, load_checkpoint, train
+
+    rng = np.random.default_rng(0)
+    size = 32
+    c = int(round(1.6 * size))
+    base = rng.uniform(0.35 * c, 0.65 * c, (68, 2)).astype(np.float32)
+    n = 16
+    cache = FaceCache(
+        rng.integers(0, 255, (n, c, c), dtype=np.uint8), np.stack([base] * n), size, None, np.array([0, 1] * (n // 2))
+    )
+    pairs = VideoPairs(
+        rng.integers(0, 255, (4, 2, size, size), dtype=np.uint8),
+        np.zeros((4, 2, size // 2, size // 2, 2), np.float16),
+        np.ones((4, 2, size // 2, size // 2), np.uint8),
+    )
+    cfg = TrainConfig(input_size=size, width=0.25, epochs=2, batch=8, heads=2, registration_weight=1.0, pair_batch=2)
+    out = tmp_path / "m.pt"
+    result = train(cache, cache, cfg, out, pairs=pairs)
+    assert np.isfinite(result["best_val_nme_pct"])
+    model, ckpt = load_checkpoint(out)
+    assert model.heads == 2 and ckpt["config"]["registration_weight"] == 1.0
+    log = (tmp_path / "m.log.json").read_text()
+    assert '"300w"' in log and '"ytf68"' in log  # validation per style
+    pred = torch.arange(2 * 272, dtype=torch.float32).reshape(2, 272)
+    picked = head_outputs(pred, np.array([1, 0]), 2)
+    assert torch.equal(picked[0], pred[0, 136:]) and torch.equal(picked[1], pred[1, :136])

@@ -131,7 +131,8 @@ class LandmarkNet(nn.Module):
         self.features = nn.Sequential(*layers)
         cells = (input_size // 16) ** 2
         if head == "pip":
-            self.head = nn.Sequential(nn.Conv2d(head_c, n_points * (1 + 2 * heads), 1))
+            # the maps leave the int8 model as int8 too: fake-quantised in fine-tuning like every activation
+            self.head = nn.Sequential(nn.Conv2d(head_c, n_points * (1 + 2 * heads), 1), ActQuant())
             return
         if head != "dense":
             raise ValueError(f"unknown head {head!r}; choose dense or pip")
