@@ -100,9 +100,7 @@ def test_training_reads_each_face_from_its_style_head_and_takes_video_pairs(tmp_
     c = int(round(1.6 * size))
     base = rng.uniform(0.35 * c, 0.65 * c, (68, 2)).astype(np.float32)
     n = 16
-    cache = FaceCache(
-        rng.integers(0, 255, (n, c, c), dtype=np.uint8), np.stack([base] * n), size, None, np.array([0, 1] * (n // 2))
-    )
+    cache = FaceCache(rng.integers(0, 255, (n, c, c), dtype=np.uint8), np.stack([base] * n), size, None, np.array([0, 1] * (n // 2)))
     pairs = VideoPairs(
         rng.integers(0, 255, (4, 2, size, size), dtype=np.uint8),
         np.zeros((4, 2, size // 2, size // 2, 2), np.float16),
