@@ -23,8 +23,10 @@ def exported(tmp_path_factory):
     from convert.cnn.model import set_export_clamps, set_fake_quant
 
     torch.manual_seed(0)
-    # two heads, as shipped: one per annotation style
-    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2)), heads=2)
+    # as shipped: one head per annotation style, and one per style for mirrored crops (a learned offset apart)
+    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2)), heads=2, mirror=True)
+    with torch.no_grad():
+        model.mirror_offset.copy_(torch.linspace(-0.02, 0.02, 272))
     rng = np.random.default_rng(0)
     calib = rng.uniform(-1, 1, (16, 16, 16, 1)).astype(np.float32)
     # as an int8-aware fine-tune leaves it: learned activation ranges, exported as clips
@@ -53,7 +55,7 @@ def test_export_writes_three_models_that_match_pytorch(exported):
         m = TFLiteModel(path)
         assert m.input_shape == (1, 16, 16, 1)
         out = np.concatenate([m.run(x[i : i + 1])[0] for i in range(4)])
-        assert out.shape == (4, 272)
+        assert out.shape == (4, 544)
         # int8: within a few quantisation steps of the output range
         tol = 1e-4 if variant == "float32" else 5e-3 if variant == "float16" else 8 * m.outputs[0]["quantization"][0] + 0.02
         assert np.abs(out - ref).max() < tol, variant
@@ -93,16 +95,25 @@ def test_the_landmarker_reads_the_head_of_its_style(exported, tmp_path):
     from edge.cnn.crop import CropSpec, decode_points, normalise, warp_crop
     from edge.inference import TFLiteModel
     from edge.landmarks.cnn import CnnLandmarker
+    from edge.landmarks68 import FLIP_PERMUTATION
 
     _, report, _, _ = exported
     path = report.files["float32"]
     frame = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
     spec = CropSpec(40.0, 30.0, 32.0, 0.0)
     raw = TFLiteModel(path).run(normalise(warp_crop(frame, spec, 16))[None])[0].reshape(-1)
+    crop = warp_crop(frame, spec, 16)
+    raw_mirrored = TFLiteModel(path).run(normalise(np.ascontiguousarray(crop[:, ::-1]))[None])[0].reshape(-1)
     for head, style in enumerate(("300w", "ytf68")):
         lm = CnnLandmarker(path, style=style, flip=False, shape_model=None)
         assert lm.heads == 2
-        want = decode_points(raw[head * 136 : (head + 1) * 136], spec, 16)
-        assert np.allclose(lm.predict(frame, spec).points, want, atol=1e-4)
+        straight = raw[head * 136 : (head + 1) * 136].reshape(68, 2)
+        assert np.allclose(lm.predict(frame, spec).points, decode_points(straight.ravel(), spec, 16), atol=1e-4)
+        # with the flip, the mirrored crop is read from the style's mirror head (outputs 272 + ...)
+        mirror = raw_mirrored[272 + head * 136 : 272 + (head + 1) * 136].reshape(68, 2).copy()
+        mirror[:, 0] = 1.0 - mirror[:, 0]
+        want = decode_points((0.5 * (straight + mirror[FLIP_PERMUTATION])).ravel(), spec, 16)
+        lm_flip = CnnLandmarker(path, style=style, flip=True, shape_model=None)
+        assert np.allclose(lm_flip.predict(frame, spec).points, want, atol=1e-4)
     with pytest.raises(ValueError, match="unknown landmark style"):
         CnnLandmarker(path, style="helen")

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.cnn.styles import STYLES, style_index, style_of_folder
+from edge.cnn.styles import STYLES, head_layout, style_index, style_of_folder
 
 
 def test_styles_by_folder_and_head_index():
@@ -19,6 +19,9 @@ def test_styles_by_folder_and_head_index():
     assert style_index("ytf68", 1) == 0  # a one-head model answers every style from its one head
     with pytest.raises(ValueError, match="choose one of"):
         style_index("helen", 2)
+    assert head_layout(1) == (1, False) and head_layout(2) == (2, False) and head_layout(4) == (2, True)
+    with pytest.raises(ValueError, match="re-export"):
+        head_layout(3)
 
 
 def test_eval_auto_style_follows_the_folder(capsys):
@@ -117,3 +120,6 @@ def test_training_reads_each_face_from_its_style_head_and_takes_video_pairs(tmp_
     pred = torch.arange(2 * 272, dtype=torch.float32).reshape(2, 272)
     picked = head_outputs(pred, np.array([1, 0]), 2)
     assert torch.equal(picked[0], pred[0, 136:]) and torch.equal(picked[1], pred[1, :136])
+    with_mirrors = torch.arange(2 * 544, dtype=torch.float32).reshape(2, 544)  # 300w, ytf68, 300w mirrored, ytf68 mirrored
+    picked = head_outputs(with_mirrors, np.array([1, 0]), 2, mirrored=np.array([True, False]))
+    assert torch.equal(picked[0], with_mirrors[0, 408:]) and torch.equal(picked[1], with_mirrors[1, :136])

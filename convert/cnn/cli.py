@@ -47,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--head", choices=["dense", "pip"], default=d.head, help="output head: dense (flatten + linear) or pip (cell scores + offsets)"
     )
+    p.add_argument(
+        "--mirror-heads", action="store_true", help="mirrored crops train their own heads (the annotations are not mirror-symmetric)"
+    )
     p.add_argument("--heads", type=int, default=d.heads, help="output heads, one per annotation style (2: 300w and ytf68)")
     p.add_argument(
         "--registration",
@@ -83,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
         registration_weight=args.registration,
         pair_batch=args.pair_batch,
         head=args.head,
+        mirror=args.mirror_heads,
     )
     train_samples = training_samples(args.data, "train")
     val_samples = training_samples(args.data, "val")

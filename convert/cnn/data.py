@@ -197,16 +197,26 @@ def _degrade(crop: np.ndarray, rng: np.random.Generator, aug: Augment, occlude: 
 
 def augmented_batch(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
     """(crops (n, S, S) float32 0..255, targets (n, 136) in crop units) for cache rows `idx`."""
+    x, y, _ = augmented_batch_with_flips(cache, idx, rng, aug)
+    return x, y
+
+
+def augmented_batch_with_flips(
+    cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`augmented_batch` and which crops were mirrored (bool (n,)): a mirrored face trains the mirror heads."""
     s = cache.input_size
     c = cache.images.shape[1]
     x = np.empty((len(idx), s, s), np.float32)
     y = np.empty((len(idx), 136), np.float32)
     errors = cache.box_errors
     pool = None if errors is None else errors[np.isfinite(errors[:, 0])]
+    flipped = np.zeros(len(idx), bool)
     for k, i in enumerate(idx):
         img, pts = cache.images[i], cache.points[i].astype(np.float64)
         own = None if errors is None else errors[i].copy()
         if rng.random() < aug.p_flip:
+            flipped[k] = True
             img, pts = img[:, ::-1], flip_points(pts, c)
             if own is not None:
                 own[0] = -own[0]  # the mirrored face's box is off the other way
@@ -214,7 +224,7 @@ def augmented_batch(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator,
         crop = cv2.warpAffine(np.ascontiguousarray(img), t.matrix(), (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x[k] = _degrade(crop, rng, aug)
         y[k] = (t.apply(pts) / (s - 1)).reshape(-1)
-    return x, y
+    return x, y, flipped
 
 
 def plain_batch(cache: FaceCache, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

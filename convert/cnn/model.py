@@ -102,7 +102,14 @@ class LandmarkNet(nn.Module):
     """`input_size` must be divisible by 16 (four stride-2 steps)."""
 
     def __init__(
-        self, input_size: int = 64, width: float = 1.0, n_points: int = 68, stages=STAGES, heads: int = 1, head: str = "dense"
+        self,
+        input_size: int = 64,
+        width: float = 1.0,
+        n_points: int = 68,
+        stages=STAGES,
+        heads: int = 1,
+        head: str = "dense",
+        mirror: bool = False,
     ) -> None:
         super().__init__()
         if input_size % 16:
@@ -111,6 +118,9 @@ class LandmarkNet(nn.Module):
         self.width = width
         self.heads = heads  # one 136-number output per annotation style (edge/cnn/styles.py order)
         self.head_kind = head  # dense: flatten + linear; pip: cell scores + offsets (convert/cnn/pip.py)
+        # mirror heads: the points of a mirrored face in its annotators' style, mirrored (see `forward`)
+        self.mirror = mirror
+        self.mirror_offset = nn.Parameter(torch.zeros(2 * n_points * heads)) if mirror else None
 
         def ch(c: int) -> int:
             return max(8, int(round(c * width / 8)) * 8)
@@ -142,10 +152,20 @@ class LandmarkNet(nn.Module):
             self.head[1].bias.fill_(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head (dense);
+        """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head (dense; with
+        `mirror`, (N, 2 * 136 * heads): the straight heads, then the heads for mirrored crops);
         (N, G, G, 68 * (1 + 2 * heads)) cell scores and offsets (pip, decoded by edge/cnn/pip.py)."""
         out = self.head(self.features(self.in_quant(x)))
-        return out.permute(0, 2, 3, 1) if self.head_kind == "pip" else out  # pip: (N, G, G, C) maps, as TFLite keeps them
+        if self.head_kind == "pip":
+            return out.permute(0, 2, 3, 1)  # (N, G, G, C) maps, as TFLite keeps them
+        if self.mirror_offset is not None:
+            # The annotations are not mirror-symmetric: read as 0-based, a mirrored face's points sit ~1 source
+            # pixel to the side of where the mirrored face's own annotators put them (measured: -1.16 px on
+            # ytf68, -0.84 px on 300w-train, a flip-trained model's mean x error on its own training faces).
+            # A learned constant per style and coordinate, on a second set of heads that mirrored crops are
+            # read from, keeps that offset out of the straight heads (and of flip test-time averaging).
+            out = torch.cat([out, out + self.mirror_offset], 1)
+        return out
 
     def points(self, out: torch.Tensor) -> torch.Tensor:
         """Network output -> (N, 136 * heads) points in crop units (a pip head's maps decoded)."""

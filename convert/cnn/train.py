@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from convert.cnn.data import Augment, FaceCache, _degrade, augmented_batch, plain_batch
+from convert.cnn.data import Augment, FaceCache, _degrade, augmented_batch_with_flips, plain_batch
 from convert.cnn.loss import wing_loss
 from convert.cnn.model import LandmarkNet, count_params, set_export_clamps, set_fake_quant
 from convert.cnn.pip import pip_loss
@@ -43,6 +43,7 @@ class TrainConfig:
     registration_weight: float = 0.0  # weight of the video registration loss (convert/cnn/registration.py); 0 = off
     pair_batch: int = 16  # video frame pairs per step when registration is on
     head: str = "dense"  # dense (flatten + linear) | pip (cell scores + offsets, convert/cnn/pip.py)
+    mirror: bool = False  # mirror heads: mirrored crops read from their own heads (the annotations are not mirror-symmetric)
 
 
 def to_tensor(x: np.ndarray) -> torch.Tensor:
@@ -54,12 +55,16 @@ def to_tensor(x: np.ndarray) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
-def head_outputs(pred: torch.Tensor, styles: np.ndarray | None, heads: int) -> torch.Tensor:
-    """(n, 136) of each face's own annotation style's head, from (n, 136 * heads)."""
-    if heads == 1:
+def head_outputs(pred: torch.Tensor, styles: np.ndarray | None, heads: int, mirrored: np.ndarray | None = None) -> torch.Tensor:
+    """(n, 136) of each face's own annotation style's head, from (n, 136 * heads), or with mirror heads
+    (n, 2 * 136 * heads) the mirror head of that style for the `mirrored` crops."""
+    total = pred.shape[1] // 136
+    if total == 1:
         return pred
-    idx = torch.zeros(len(pred), dtype=torch.long) if styles is None else torch.from_numpy(np.asarray(styles, np.int64))
-    return pred.reshape(len(pred), heads, -1)[torch.arange(len(pred)), idx]
+    idx = np.zeros(len(pred), np.int64) if styles is None else np.asarray(styles, np.int64).copy()
+    if mirrored is not None and total == 2 * heads:
+        idx = idx + heads * np.asarray(mirrored, np.int64)
+    return pred.reshape(len(pred), total, -1)[torch.arange(len(pred)), torch.from_numpy(idx)]
 
 
 @torch.no_grad()
@@ -123,7 +128,9 @@ def load_checkpoint(path: Path | str) -> tuple[LandmarkNet, dict]:
         raise FileNotFoundError(f"checkpoint {path} not found; run `edgetrack train cnn` first or pass --checkpoint")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ckpt["config"]
-    model = LandmarkNet(cfg["input_size"], cfg["width"], heads=int(cfg.get("heads", 1)), head=cfg.get("head", "dense"))
+    model = LandmarkNet(
+        cfg["input_size"], cfg["width"], heads=int(cfg.get("heads", 1)), head=cfg.get("head", "dense"), mirror=bool(cfg.get("mirror"))
+    )
     load_weights(model, ckpt["state_dict"])
     set_fake_quant(model, False)  # export and evaluation run the float graph
     set_export_clamps(model, bool(cfg.get("qat")))  # ...saturating where the int8-aware fine-tune learned to
@@ -131,10 +138,11 @@ def load_checkpoint(path: Path | str) -> tuple[LandmarkNet, dict]:
     return model, ckpt
 
 
-def load_weights(model: LandmarkNet, state: dict) -> None:
-    """Load a state dict; checkpoints from before fake quantisation existed lack only its range buffers."""
+def load_weights(model: LandmarkNet, state: dict, new_ok: tuple[str, ...] = ()) -> None:
+    """Load a state dict; checkpoints from before fake quantisation existed lack only its range buffers
+    (and a fine-tune may add the `new_ok` parameters, which start from their initial values)."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not (k.endswith(".lo") or k.endswith(".hi"))] + list(unexpected)
+    bad = [k for k in missing if not (k.endswith(".lo") or k.endswith(".hi") or k in new_ok)] + list(unexpected)
     if bad:
         raise ValueError(f"checkpoint does not fit LandmarkNet({model.input_size}, {model.width}): {bad[:3]}; retrain it")
 
@@ -153,7 +161,7 @@ def train(
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    model = LandmarkNet(cfg.input_size, cfg.width, heads=cfg.heads, head=cfg.head)
+    model = LandmarkNet(cfg.input_size, cfg.width, heads=cfg.heads, head=cfg.head, mirror=cfg.mirror)
     if init is not None:
         start, _ = load_checkpoint(init)
         if (start.input_size, start.width, start.heads) != (cfg.input_size, cfg.width, cfg.heads):
@@ -161,7 +169,7 @@ def train(
                 f"--init {init} is {start.input_size} px width {start.width} with {start.heads} head(s); "
                 "pass the same --input-size, --width and --heads"
             )
-        load_weights(model, start.state_dict())
+        load_weights(model, start.state_dict(), new_ok=("mirror_offset",))
     model = model.to(memory_format=torch.channels_last)
     set_fake_quant(model, cfg.qat)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -187,14 +195,14 @@ def train(
         losses = []
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch : (step + 1) * cfg.batch]
-            x, y = augmented_batch(train_cache, idx, rng, aug)
+            x, y, flipped = augmented_batch_with_flips(train_cache, idx, rng, aug)
             styles = None if train_cache.styles is None else train_cache.styles[idx]
             raw = model(to_tensor(x))
             if cfg.head == "pip":
                 st = torch.zeros(len(idx), dtype=torch.long) if styles is None else torch.from_numpy(np.asarray(styles, np.int64))
                 loss = pip_loss(raw, torch.from_numpy(y), st, cfg.heads, cfg.input_size)
             else:
-                pred = head_outputs(raw, styles, cfg.heads)
+                pred = head_outputs(raw, styles, cfg.heads, flipped)
                 loss = wing_loss(pred * scale, torch.from_numpy(y) * scale, cfg.wing_w, cfg.wing_eps)
             if pairs is not None:
                 loss = loss + cfg.registration_weight * registration_loss(model, pairs, rng, cfg, aug)
@@ -215,8 +223,13 @@ def train(
         eta = elapsed / (epoch + 1) * (cfg.epochs - epoch - 1)
         per_style = {STYLES[k]: round(100 * v, 3) for k, v in by_style.items()}
         log.append(
-            {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_nme_pct": 100 * nme, "val_nme_pct_by_style": per_style,
-             "elapsed_s": round(elapsed, 1)}
+            {
+                "epoch": epoch + 1,
+                "loss": float(np.mean(losses)),
+                "val_nme_pct": 100 * nme,
+                "val_nme_pct_by_style": per_style,
+                "elapsed_s": round(elapsed, 1),
+            }
         )
         improved = nme < best
         if improved:

@@ -22,6 +22,20 @@ def style_index(style: str, heads: int) -> int:
     return 0 if heads == 1 else STYLES.index(style)
 
 
+def head_layout(n_heads: int) -> tuple[int, bool]:
+    """(style heads, whether mirror heads follow them) of a dense model with `n_heads` 136-number outputs.
+
+    1: one head for every style; len(STYLES): one per style; 2 * len(STYLES): one per style, then
+    one per style for mirrored crops (the annotations are not mirror-symmetric, so a mirrored
+    face's points in its annotators' style are not the mirror of the straight face's).
+    """
+    if n_heads == 2 * len(STYLES):
+        return len(STYLES), True
+    if n_heads in (1, len(STYLES)):
+        return n_heads, False
+    raise ValueError(f"a landmark model with {n_heads} outputs of 136 is not 1, {len(STYLES)} or {2 * len(STYLES)}; re-export it")
+
+
 def style_of_folder(folder: str | Path) -> str | None:
     """The annotation style of a data folder by its name (`300w-train` -> 300w, `ytf68` -> ytf68), None if unknown."""
     name = Path(folder).name.lower()

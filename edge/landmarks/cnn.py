@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, decode_points, normalise, warp_crop
 from edge.cnn.pip import decode_pip, pip_heads
-from edge.cnn.styles import DEFAULT_STYLE, style_index
+from edge.cnn.styles import DEFAULT_STYLE, head_layout, style_index
 from edge.geometry import Box
 from edge.inference import TFLiteModel
 from edge.landmarks.base import LandmarkResult
@@ -62,12 +62,16 @@ class CnnLandmarker:
         # a pip head gives (1, G, G, C) cell maps (edge/cnn/pip.py); a dense head 136 numbers per style
         self.pip = len(out_shape) == 4
         n_out = int(np.prod(out_shape))
-        self.heads = pip_heads(out_shape[-1]) if self.pip else n_out // (2 * N_POINTS)
-        if self.heads < 1 or (not self.pip and n_out % (2 * N_POINTS)):
+        if not self.pip and n_out % (2 * N_POINTS):
             raise ValueError(f"{path}: output {out_shape} is not 136 numbers per annotation style; export it with `edgetrack export cnn`")
+        self.heads, mirror = (pip_heads(out_shape[-1]), False) if self.pip else head_layout(n_out // (2 * N_POINTS))
+        if self.heads < 1:
+            raise ValueError(f"{path}: output {out_shape} is not a landmark model's; export it with `edgetrack export cnn`")
         self.style = style
         self._head_index = style_index(style, self.heads)  # which style's points to read (a one-head model has one for all)
-        self._head = slice(self._head_index * 2 * N_POINTS, (self._head_index + 1) * 2 * N_POINTS)
+        self._head = self._slice(self._head_index)
+        # a mirrored crop is read from its own head where the model has them (edge/cnn/styles.py:head_layout)
+        self._mirror_head = self._slice(self._head_index + self.heads) if mirror else self._head
         self.shape_model = shape_model if shape_model is not None else _optional_shape_model()
         self.flip = bool(flip)
         if passes not in (1, 2):
@@ -77,19 +81,23 @@ class CnnLandmarker:
     def _points(self, frame: np.ndarray, spec: CropSpec) -> np.ndarray:
         """Frame points from one crop; with `flip`, averaged with the mirrored crop's (point meaning kept)."""
         crop = warp_crop(frame, spec, self.size)
-        out = self._crop_points(crop)
+        out = self._crop_points(crop, self._head)
         if self.flip:
-            mirrored = self._crop_points(np.ascontiguousarray(crop[:, ::-1]))
+            mirrored = self._crop_points(np.ascontiguousarray(crop[:, ::-1]), self._mirror_head)
             mirrored[:, 0] = 1.0 - mirrored[:, 0]
             out = 0.5 * (out + mirrored[FLIP_PERMUTATION])
         return decode_points(out.ravel(), spec, self.size)
 
-    def _crop_points(self, crop: np.ndarray) -> np.ndarray:
-        """(68, 2) points in crop units from one inference, read from this landmarker's style head."""
+    @staticmethod
+    def _slice(head: int) -> slice:
+        return slice(head * 2 * N_POINTS, (head + 1) * 2 * N_POINTS)
+
+    def _crop_points(self, crop: np.ndarray, head: slice) -> np.ndarray:
+        """(68, 2) points in crop units from one inference, read from output `head` (a dense model's)."""
         out = self.model.run(normalise(crop)[None])[0]
         if self.pip:
             return decode_pip(out[0], self._head_index, self.size).reshape(-1, 2)
-        return out.reshape(-1)[self._head].reshape(-1, 2)
+        return out.reshape(-1)[head].reshape(-1, 2)
 
     def _result(self, pts: np.ndarray) -> LandmarkResult:
         score = shape_plausibility(pts, self.shape_model) if self.shape_model is not None else 1.0
