@@ -148,8 +148,11 @@ def build_video_pairs(clips: list[Path], size: int, per_clip: int = 200, seed: i
 def pair_batch(pairs: VideoPairs, n: int, rng: np.random.Generator, degrade) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(crops (2n, S, S) float32: n first frames then n second frames, flows (n, h, h, 2) first->second, trust (n, h, h)).
 
-    Direction and mirror drawn at random; each frame gets its own photometric damage
-    (`degrade`), which is the point: noise must not move the points.
+    Direction and mirror drawn at random; both frames of a pair get the same photometric
+    damage (`degrade` with one seed), so what differs between them is what differed in the
+    camera: motion, sensor noise, compression. Measured: damaging each frame on its own
+    (a blurred frame against a sharp one) taught the points to ignore detail: the jaw shrank
+    towards the mean shape (systematic error 1.0 -> 3.8% IOD) and the points got less stable.
     """
     idx = rng.integers(len(pairs), size=n)
     direction = rng.integers(2, size=n)
@@ -162,5 +165,7 @@ def pair_batch(pairs: VideoPairs, n: int, rng: np.random.Generator, degrade) -> 
     flows[mirror] = flows[mirror][:, :, ::-1]
     flows[mirror, ..., 0] *= -1
     trust[mirror] = trust[mirror][:, :, ::-1]
-    x = np.stack([degrade(np.ascontiguousarray(c), rng) for c in np.concatenate([first, second])])
-    return x, flows, trust
+    seeds = rng.integers(2**31, size=n)
+    a = [degrade(np.ascontiguousarray(c), np.random.default_rng(s)) for c, s in zip(first, seeds)]
+    b = [degrade(np.ascontiguousarray(c), np.random.default_rng(s)) for c, s in zip(second, seeds)]
+    return np.stack(a + b), flows, trust

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_CHECKPOINT = Path("build/cnn/cnn_landmarks_qat4.pt")  # the last int8-aware fine-tune of `make models` (models/cards/cnn.md)
+DEFAULT_CHECKPOINT = Path("build/cnn/cnn_landmarks_qat.pt")  # the int8-aware fine-tune of `make models` (models/cards/cnn.md)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
