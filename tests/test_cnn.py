@@ -104,7 +104,7 @@ def test_qat_checkpoints_load_with_their_learned_clips(tmp_path):
     x = torch.rand(2, 1, 32, 32) * 6 - 3  # far outside [-1, 1]: the input clip must act
     for qat in (True, False):
         path = tmp_path / f"m{qat}.pt"
-        save_checkpoint(path, model, TrainConfig(input_size=32, width=0.5, qat=qat), {})
+        save_checkpoint(path, model, TrainConfig(input_size=32, width=0.5, qat=qat, heads=1), {})
         loaded, _ = load_checkpoint(path)
         quants = [m for m in loaded.modules() if isinstance(m, ActQuant)]
         assert all(q.clamp is qat and not q.enabled for q in quants)
