@@ -117,3 +117,19 @@ def test_the_landmarker_reads_the_head_of_its_style(exported, tmp_path):
         assert np.allclose(lm_flip.predict(frame, spec).points, want, atol=1e-4)
     with pytest.raises(ValueError, match="unknown landmark style"):
         CnnLandmarker(path, style="helen")
+
+
+def test_a_one_head_model_refuses_a_style_it_does_not_have(tmp_path):
+    """A model with one output for every style answers the default style; naming another is one line, not a quiet no-op."""
+    from convert.cnn.export import export
+    from edge.landmarks.cnn import CnnLandmarker
+
+    torch.manual_seed(0)
+    model = LandmarkNet(16, width=0.25, stages=((1, 8, 1, 1), (2, 8, 1, 2), (2, 8, 1, 2), (2, 8, 1, 2))).eval()
+    calib = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
+    report = export(model, tmp_path, "one", calib, int8=False)
+    path = report.files["float32"]
+    assert CnnLandmarker(path, shape_model=None).heads == 1
+    with pytest.raises(ValueError, match="one output for every annotation style") as e:
+        CnnLandmarker(path, style="ytf68", shape_model=None)
+    assert "\n" not in str(e.value)

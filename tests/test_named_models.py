@@ -80,3 +80,17 @@ def test_auto_says_in_full_why_it_fell_back(tmp_path, monkeypatch):
     (folder / "cnn_landmarks_int8.tflite").unlink()
     lm, why = pick_landmarker("auto")
     assert lm.name == "clm" and "cnn_landmarks_int8.tflite" in why and "make models" in why
+
+
+def test_a_landmark_style_the_landmarker_cannot_give_stops_the_run(capsys):
+    """--landmark-style picks a CNN output: with clm or mean it would do nothing, so it is refused in one line."""
+    rc, err = _run(["--landmarker", "clm", "--landmark-style", "ytf68"], capsys)
+    assert rc == 2 and "--landmark-style ytf68" in _one_error_line(err) and "not of clm" in err
+    rc, err = _run(["--landmarker", "cnn", "--landmark-style", "ytf68"], capsys)
+    assert rc == 0
+
+
+def test_auto_says_when_the_style_does_not_apply(tmp_path, monkeypatch):
+    monkeypatch.setattr("edge.tracking.pick.AUTO_ORDER", ("mean",))
+    lm, why = pick_landmarker("auto", style="ytf68")
+    assert lm.name == "mean" and "--landmark-style ytf68 does not apply to mean" in why

@@ -68,6 +68,8 @@ class CnnLandmarker:
         if self.heads < 1:
             raise ValueError(f"{path}: output {out_shape} is not a landmark model's; export it with `edgetrack export cnn`")
         self.style = style
+        if self.heads == 1 and style != DEFAULT_STYLE:
+            raise ValueError(f"{path} has one output for every annotation style; --landmark-style {style} needs a model with style heads")
         self._head_index = style_index(style, self.heads)  # which style's points to read (a one-head model has one for all)
         self._head = self._slice(self._head_index)
         # a mirrored crop is read from its own head where the model has them (edge/cnn/styles.py:head_layout)

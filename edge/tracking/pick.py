@@ -24,6 +24,10 @@ def _make(name: str, threads: int, delegate: str, model: str, style: str = DEFAU
         kwargs["num_threads"] = threads
     if name.startswith("cnn"):
         kwargs["style"] = style
+    elif style != DEFAULT_STYLE:
+        raise ValueError(
+            f"--landmark-style {style} picks an output of the CNN landmarkers (cnn, cnn+clm), not of {name}; drop it or use cnn"
+        )
     if delegate:
         if not name.startswith("cnn"):
             raise ValueError(f"--delegate {delegate} is for the CNN landmarkers (cnn, cnn+clm), not {name}; drop it or use cnn")
@@ -56,13 +60,15 @@ def pick_landmarker(
     why = []
     for cand in AUTO_ORDER:
         try:
-            lm = _make(cand, threads, "", "", style)
+            lm = _make(cand, threads, "", "", style if cand.startswith("cnn") else DEFAULT_STYLE)
         except FileNotFoundError as exc:
             why.append(f"{cand}: {exc}")
             continue
         except (ImportError, ValueError, RuntimeError) as exc:
             why.append(f"{cand}: {' '.join(str(exc).split())}")
             continue
+        if style != DEFAULT_STYLE and not cand.startswith("cnn"):
+            why.append(f"--landmark-style {style} does not apply to {cand}")
         skipped = f" ({'; '.join(why)})" if why else ""
         return lm, f"landmarker: auto -> {cand}{skipped}"
     raise RuntimeError("no landmarker could be made: " + "; ".join(why))
