@@ -163,12 +163,11 @@ def nme_from_outputs(out: np.ndarray, gts: np.ndarray, specs: list, size: int, s
     from edge.cnn.crop import decode_points
     from edge.cnn.pip import decode_pip
 
+    idx = np.zeros(len(out), np.int64) if styles is None else styles
     if out.ndim == 4:  # pip cell maps: decoded as the runtime does
-        idx = np.zeros(len(out), np.int64) if styles is None else styles
         out = np.stack([decode_pip(o, int(h), size) for o, h in zip(out, idx)])
     heads = out.shape[1] // 136
     if heads > 1:
-        idx = np.zeros(len(out), np.int64) if styles is None else styles
         out = out.reshape(len(out), heads, 136)[np.arange(len(out)), idx]
     pred = np.stack([decode_points(o, sp, size) for o, sp in zip(out, specs)]).astype(np.float64)
     return np.linalg.norm(pred - gts, axis=-1).mean(-1) / interocular(gts)

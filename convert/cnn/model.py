@@ -119,7 +119,6 @@ class LandmarkNet(nn.Module):
         self.heads = heads  # one 136-number output per annotation style (edge/cnn/styles.py order)
         self.head_kind = head  # dense: flatten + linear; pip: cell scores + offsets (convert/cnn/pip.py)
         # mirror heads: the points of a mirrored face in its annotators' style, mirrored (see `forward`)
-        self.mirror = mirror
         self.mirror_offset = nn.Parameter(torch.zeros(2 * n_points * heads)) if mirror else None
 
         def ch(c: int) -> int:

@@ -15,10 +15,6 @@ N = 68
 SCORE_WEIGHT = 10.0  # PIPNet's weighting of the cell scores against the offsets
 
 
-def channels(heads: int) -> int:
-    return N * (1 + 2 * heads)
-
-
 def _split(out: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, G, G, C) network output (edge/cnn/pip.py layout) -> (scores (n, 68, G, G), offsets (n, heads, 68, 2, G, G)) in cell units."""
     n, g, _, _ = out.shape

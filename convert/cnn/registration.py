@@ -80,14 +80,10 @@ def track_clip(path: Path, detector, landmarker, min_score: float = 0.2) -> list
     return out
 
 
-def _flow(a: np.ndarray, b: np.ndarray, dis) -> np.ndarray:
-    return dis.calc(a, b, None)
-
-
 def pair_from_frames(a: np.ndarray, b: np.ndarray, spec: CropSpec, size: int, dis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two crops under one spec, their flows both ways at half resolution, and where the flows agree."""
     ca, cb = warp_crop(a, spec, size), warp_crop(b, spec, size)
-    fab, fba = _flow(ca, cb, dis), _flow(cb, ca, dis)
+    fab, fba = dis.calc(ca, cb, None), dis.calc(cb, ca, None)
     grid = np.stack(np.meshgrid(np.arange(size, dtype=np.float32), np.arange(size, dtype=np.float32)), -1)
 
     def round_trip(f: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +21,22 @@ from edge.inference import TFLiteModel
 from edge.paths import models_dir
 
 
-def median_ms(path: Path | str, threads: int, runs: int = 300, warmup: int = 30) -> float:
-    m = TFLiteModel(path, num_threads=threads)
-    x = np.random.default_rng(0).uniform(-1, 1, m.input_shape).astype(np.float32)
+def _median_call_ms(call: Callable[[], object], runs: int, warmup: int) -> float:
+    """Median milliseconds of `call()` over `runs` calls, after `warmup` untimed ones."""
     for _ in range(warmup):
-        m.run(x)
+        call()
     times = np.empty(runs)
     for i in range(runs):
         t0 = time.perf_counter()
-        m.run(x)
+        call()
         times[i] = time.perf_counter() - t0
     return float(np.median(times) * 1e3)
+
+
+def median_ms(path: Path | str, threads: int, runs: int = 300, warmup: int = 30) -> float:
+    m = TFLiteModel(path, num_threads=threads)
+    x = np.random.default_rng(0).uniform(-1, 1, m.input_shape).astype(np.float32)
+    return _median_call_ms(lambda: m.run(x), runs, warmup)
 
 
 def track_ms(path: Path | str, runs: int = 300, warmup: int = 30) -> float:
@@ -42,14 +48,7 @@ def track_ms(path: Path | str, runs: int = 300, warmup: int = 30) -> float:
     frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     mean = ShapeModel.load().mean
     prev = (mean - mean.mean(0)) / np.ptp(mean[:, 0]) * 160 + [320, 240]
-    for _ in range(warmup):
-        lm.track(frame, prev)
-    times = np.empty(runs)
-    for i in range(runs):
-        t0 = time.perf_counter()
-        lm.track(frame, prev)
-        times[i] = time.perf_counter() - t0
-    return float(np.median(times) * 1e3)
+    return _median_call_ms(lambda: lm.track(frame, prev), runs, warmup)
 
 
 def main(argv: list[str] | None = None) -> int:

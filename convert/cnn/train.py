@@ -84,11 +84,6 @@ def validate_by_style(model: LandmarkNet, cache: FaceCache, batch: int = 256) ->
     return float(e.mean()), {int(k): float(e[styles == k].mean()) for k in np.unique(styles)}
 
 
-def validate(model: LandmarkNet, cache: FaceCache, batch: int = 256) -> float:
-    """Mean inter-ocular NME (fraction) on upright ground-truth-box crops."""
-    return validate_by_style(model, cache, batch)[0]
-
-
 def _sample_field(field: torch.Tensor, pts: torch.Tensor, size: int) -> torch.Tensor:
     """Bilinear samples of (n, C, h, h) half-resolution maps at crop-pixel points (n, k, 2) -> (n, k, C)."""
     h = field.shape[-1]
