@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.cnn.data import Augment, build_cache, detector_box_errors
-from convert.cnn.train import TrainConfig, train
+from convert.cnn.data import Augment, FaceCache, build_cache, detector_box_errors
+from convert.cnn.pack import load_pack, save_pack
+from convert.cnn.train import TrainConfig, resolve_device, train
 from convert.training_data import training_samples
 
 DEFAULT_CHECKPOINT = Path("build/cnn/cnn_landmarks.pt")
@@ -68,11 +69,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="cache of the cropped frame pairs and their flow (default build/cnn/video_pairs_<size>.npz; built when absent)",
     )
     p.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
+    p.add_argument("--device", default="auto", help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu or cuda")
+    p.add_argument(
+        "--pack-crops",
+        type=Path,
+        default=None,
+        help="write the train and val crops to this new .npz file and stop (train elsewhere with --crops: convert/cnn/pack.py)",
+    )
+    p.add_argument("--crops", type=Path, default=None, help="train from a crop pack written by --pack-crops instead of --data")
 
 
 def main(args: argparse.Namespace) -> int:
     if args.input_size % 16:
         raise ValueError(f"--input-size {args.input_size} must be a multiple of 16")
+    if args.pack_crops is not None and args.pack_crops.exists():  # before minutes of caching, not after
+        raise ValueError(f"--pack-crops {args.pack_crops} already exists; remove it or give a new file name (a run never overwrites it)")
     cfg = TrainConfig(
         args.input_size,
         args.width,
@@ -87,15 +98,17 @@ def main(args: argparse.Namespace) -> int:
         pair_batch=args.pair_batch,
         head=args.head,
         mirror=args.mirror_heads,
+        device=resolve_device(args.device) if args.pack_crops is None else "cpu",
     )
-    train_samples = training_samples(args.data, "train")
-    val_samples = training_samples(args.data, "val")
-    if args.limit:
-        train_samples, val_samples = train_samples[: args.limit], val_samples[: max(64, args.limit // 4)]
-    print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
-    errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
-    train_cache = build_cache(train_samples, cfg.input_size, box_errors=errors)
-    val_cache = build_cache(val_samples, cfg.input_size)
+    if args.crops is not None:
+        train_cache, val_cache = _pack(args, cfg.input_size)
+    else:
+        train_cache, val_cache = _caches(args, cfg.input_size)
+    if args.pack_crops is not None:
+        size = save_pack(args.pack_crops, train_cache, val_cache)
+        faces = f"{len(train_cache)} train / {len(val_cache)} val faces"
+        print(f"crop pack {args.pack_crops}: {faces}, {size / 2**20:.1f} MiB", file=sys.stderr)
+        return 0
     aug = Augment(p_big_rotation=args.big_rotation, p_tracking=args.tracking_share, track_shift=args.track_shift)
     pairs = _video_pairs(args, cfg.input_size) if cfg.registration_weight > 0 else None
     result = train(train_cache, val_cache, cfg, args.out, aug=aug, init=args.init, pairs=pairs)
@@ -105,6 +118,32 @@ def main(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _caches(args: argparse.Namespace, size: int) -> tuple[FaceCache, FaceCache]:
+    """Train and val crops from the data folders (the identity split in models/splits/)."""
+    train_samples = training_samples(args.data, "train")
+    val_samples = training_samples(args.data, "val")
+    if args.limit:
+        train_samples, val_samples = train_samples[: args.limit], val_samples[: max(64, args.limit // 4)]
+    print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
+    errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
+    return build_cache(train_samples, size, box_errors=errors), build_cache(val_samples, size)
+
+
+def _pack(args: argparse.Namespace, size: int) -> tuple[FaceCache, FaceCache]:
+    """Train and val crops from a pack; it must be for this input size and hold what the options need."""
+    if args.data:
+        raise ValueError("--crops replaces --data; give one of them")
+    train_cache, val_cache = load_pack(args.crops)
+    if train_cache.input_size != size:
+        raise ValueError(f"--crops {args.crops} holds crops for {train_cache.input_size} px; pass --input-size {train_cache.input_size}")
+    if not args.no_detector_boxes and train_cache.box_errors is None:
+        raise ValueError(f"--crops {args.crops} has no detector box errors; pass --no-detector-boxes or pack it without that option")
+    if args.no_detector_boxes:
+        train_cache.box_errors = None
+    print(f"crops from {args.crops}: {len(train_cache)} train / {len(val_cache)} val faces", file=sys.stderr)
+    return train_cache, val_cache
 
 
 def _box_errors(samples, cache: Path) -> np.ndarray:

@@ -33,7 +33,7 @@ def pip_loss(out: torch.Tensor, y: torch.Tensor, styles: torch.Tensor, heads: in
     flat = ij[..., 1] * g + ij[..., 0]
     target = F.one_hot(flat, g * g).float().reshape(n, N, g, g)
     score_loss = F.mse_loss(scores, target)
-    own = offsets[torch.arange(n), styles]  # (n, 68, 2, G, G)
+    own = offsets[torch.arange(n, device=out.device), styles]  # (n, 68, 2, G, G)
     at = own.reshape(n, N, 2, g * g).gather(3, flat[:, :, None, None].expand(n, N, 2, 1))[..., 0]
     return SCORE_WEIGHT * score_loss + F.l1_loss(at, pts - ij.float())
 

@@ -44,6 +44,7 @@ class TrainConfig:
     pair_batch: int = 16  # video frame pairs per step when registration is on
     head: str = "dense"  # dense (flatten + linear) | pip (cell scores + offsets, convert/cnn/pip.py)
     mirror: bool = False  # mirror heads: mirrored crops read from their own heads (the annotations are not mirror-symmetric)
+    device: str = "cpu"  # torch device the steps run on (resolve_device turns --device auto into one)
 
 
 def to_tensor(x: np.ndarray) -> torch.Tensor:
@@ -55,6 +56,25 @@ def to_tensor(x: np.ndarray) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
+def resolve_device(name: str) -> str:
+    """`auto` -> cuda when PyTorch sees a GPU, else cpu (said on stderr); a named device that is not there is an error.
+
+    On a GPU the crops are still augmented by numpy/OpenCV on the CPU (about 10 ms a batch),
+    which is then most of a step; the network's own step is milliseconds.
+    """
+    cuda = torch.cuda.is_available()
+    if name == "auto":
+        picked = "cuda" if cuda else "cpu"
+        why = f"PyTorch sees {torch.cuda.get_device_name(0)}" if cuda else "PyTorch sees no CUDA GPU"
+        print(f"training device: auto -> {picked} ({why})", file=sys.stderr)
+        return picked
+    if name.startswith("cuda") and not cuda:
+        raise ValueError(f"--device {name}: PyTorch sees no CUDA GPU here; use --device cpu (or auto)")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"--device {name!r}: choose auto, cpu or cuda")
+    return name
+
+
 def head_outputs(pred: torch.Tensor, styles: np.ndarray | None, heads: int, mirrored: np.ndarray | None = None) -> torch.Tensor:
     """(n, 136) of each face's own annotation style's head, from (n, 136 * heads), or with mirror heads
     (n, 2 * 136 * heads) the mirror head of that style for the `mirrored` crops."""
@@ -64,19 +84,21 @@ def head_outputs(pred: torch.Tensor, styles: np.ndarray | None, heads: int, mirr
     idx = np.zeros(len(pred), np.int64) if styles is None else np.asarray(styles, np.int64).copy()
     if mirrored is not None and total == 2 * heads:
         idx = idx + heads * np.asarray(mirrored, np.int64)
-    return pred.reshape(len(pred), total, -1)[torch.arange(len(pred)), torch.from_numpy(idx)]
+    rows = torch.arange(len(pred), device=pred.device)
+    return pred.reshape(len(pred), total, -1)[rows, torch.from_numpy(idx).to(pred.device)]
 
 
 @torch.no_grad()
 def validate_by_style(model: LandmarkNet, cache: FaceCache, batch: int = 256) -> tuple[float, dict[int, float]]:
     """Mean inter-ocular NME (fraction) on upright ground-truth-box crops, each face in its own style's head; and per style."""
     model.eval()
+    device = next(model.parameters()).device
     errs = []
     for start in range(0, len(cache), batch):
         idx = np.arange(start, min(start + batch, len(cache)))
         x, y, iod = plain_batch(cache, idx)
         styles = None if cache.styles is None else cache.styles[idx]
-        pred = head_outputs(model.points(model(to_tensor(x))), styles, model.heads).numpy()
+        pred = head_outputs(model.points(model(to_tensor(x).to(device))), styles, model.heads).cpu().numpy()
         d = np.linalg.norm((pred - y).reshape(len(idx), -1, 2), axis=-1).mean(-1)
         errs.append(d / iod)
     e = np.concatenate(errs)
@@ -104,17 +126,19 @@ def registration_loss(model: LandmarkNet, pairs, rng: np.random.Generator, cfg: 
 
     n, size = cfg.pair_batch, cfg.input_size
     x, flows, trust = pair_batch(pairs, n, rng, lambda c, r: _degrade(c, r, aug, occlude=False))
-    pred = model.points(model(to_tensor(x))).reshape(2 * n, -1, 2) * (size - 1)
+    device = next(model.parameters()).device
+    pred = model.points(model(to_tensor(x).to(device))).reshape(2 * n, -1, 2) * (size - 1)
     first, second = pred[:n].detach(), pred[n:]
-    flow = torch.from_numpy(flows).permute(0, 3, 1, 2)
+    flow = torch.from_numpy(flows).permute(0, 3, 1, 2).to(device)
     carried = first + _sample_field(flow, first, size)
-    weight = _sample_field(torch.from_numpy(trust).unsqueeze(1), first, size)[..., 0].gt(0.5).float()
+    weight = _sample_field(torch.from_numpy(trust).unsqueeze(1).to(device), first, size)[..., 0].gt(0.5).float()
     d = torch.nn.functional.smooth_l1_loss(second, carried, reduction="none", beta=0.5).sum(-1)
     return (d * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def save_checkpoint(path: Path, model: LandmarkNet, cfg: TrainConfig, info: dict) -> None:
-    torch.save({"state_dict": model.state_dict(), "config": asdict(cfg), "info": info}, path)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}  # loads on a machine without the GPU it trained on
+    torch.save({"state_dict": state, "config": asdict(cfg), "info": info}, path)
 
 
 def load_checkpoint(path: Path | str) -> tuple[LandmarkNet, dict]:
@@ -165,7 +189,8 @@ def train(
                 "pass the same --input-size, --width and --heads"
             )
         load_weights(model, start.state_dict(), new_ok=("mirror_offset",))
-    model = model.to(memory_format=torch.channels_last)
+    device = torch.device(cfg.device)
+    model = model.to(device, memory_format=torch.channels_last)
     set_fake_quant(model, cfg.qat)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(train_cache) // cfg.batch)
@@ -176,7 +201,7 @@ def train(
     )
     scale = cfg.input_size - 1
     print(
-        f"training LandmarkNet {cfg.input_size}x{cfg.input_size} width {cfg.width}: {count_params(model):,} params, "
+        f"training LandmarkNet {cfg.input_size}x{cfg.input_size} width {cfg.width} on {cfg.device}: {count_params(model):,} params, "
         f"{len(train_cache)} train / {len(val_cache)} val faces, {cfg.epochs} epochs x {steps_per_epoch} steps",
         file=sys.stderr,
     )
@@ -192,13 +217,14 @@ def train(
             idx = order[step * cfg.batch : (step + 1) * cfg.batch]
             x, y, flipped = augmented_batch_with_flips(train_cache, idx, rng, aug)
             styles = None if train_cache.styles is None else train_cache.styles[idx]
-            raw = model(to_tensor(x))
+            raw = model(to_tensor(x).to(device))
+            target = torch.from_numpy(y).to(device)
             if cfg.head == "pip":
                 st = torch.zeros(len(idx), dtype=torch.long) if styles is None else torch.from_numpy(np.asarray(styles, np.int64))
-                loss = pip_loss(raw, torch.from_numpy(y), st, cfg.heads, cfg.input_size)
+                loss = pip_loss(raw, target, st.to(device), cfg.heads, cfg.input_size)
             else:
                 pred = head_outputs(raw, styles, cfg.heads, flipped)
-                loss = wing_loss(pred * scale, torch.from_numpy(y) * scale, cfg.wing_w, cfg.wing_eps)
+                loss = wing_loss(pred * scale, target * scale, cfg.wing_w, cfg.wing_eps)
             if pairs is not None:
                 loss = loss + cfg.registration_weight * registration_loss(model, pairs, rng, cfg, aug)
             opt.zero_grad(set_to_none=True)
