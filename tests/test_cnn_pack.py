@@ -91,3 +91,20 @@ def test_training_from_a_pack_learns_on_the_resolved_device(tmp_path):
     assert result["best_val_nme_pct"] < log[0]["val_nme_pct"]
     model, ckpt = load_checkpoint(out)
     assert next(model.parameters()).device.type == "cpu" and ckpt["config"]["device"] == cfg.device
+
+
+def test_options_a_pack_cannot_honour_stop_the_run_in_one_line(tmp_path, capsys):
+    """--limit and --data pick faces from the data folders; with --crops they would do nothing, so they are refused."""
+    from edge.cli import main
+
+    path = tmp_path / "crops.npz"
+    save_pack(path, _faces(4), _faces(2, seed=1))
+    cases = {
+        "--limit picks faces": ["--limit", "2"],
+        "--crops replaces --data": ["--data", str(tmp_path)],
+        "pass --input-size 32": ["--input-size", "64"],
+    }
+    for said, extra in cases.items():
+        rc = main(["train", "cnn", "--crops", str(path), "--input-size", "32", "--no-detector-boxes", *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and err[-1].startswith("edgetrack train:") and said in err[-1] and "Traceback" not in "\n".join(err)

@@ -135,6 +135,8 @@ def _pack(args: argparse.Namespace, size: int) -> tuple[FaceCache, FaceCache]:
     """Train and val crops from a pack; it must be for this input size and hold what the options need."""
     if args.data:
         raise ValueError("--crops replaces --data; give one of them")
+    if args.limit:
+        raise ValueError("--limit picks faces from --data; a --crops pack holds the faces it was written with (pack it with --limit)")
     train_cache, val_cache = load_pack(args.crops)
     if train_cache.input_size != size:
         raise ValueError(f"--crops {args.crops} holds crops for {train_cache.input_size} px; pass --input-size {train_cache.input_size}")

@@ -47,13 +47,13 @@ class TrainConfig:
     device: str = "cpu"  # torch device the steps run on (resolve_device turns --device auto into one)
 
 
-def to_tensor(x: np.ndarray) -> torch.Tensor:
-    """uint8-range grey crops (n, S, S) -> (n, 1, S, S) in [-1, 1], as edge.cnn.crop.normalise does.
+def to_tensor(x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8-range grey crops (n, S, S) -> (n, 1, S, S) in [-1, 1] on `device`, as edge.cnn.crop.normalise does.
 
     Channels-last memory: measured 229 vs 381 ms per 96 px training step on one core.
     """
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * (2.0 / 255.0) - 1.0).unsqueeze(1)
-    return t.contiguous(memory_format=torch.channels_last)
+    return t.to(device).contiguous(memory_format=torch.channels_last)
 
 
 def resolve_device(name: str) -> str:
@@ -98,7 +98,7 @@ def validate_by_style(model: LandmarkNet, cache: FaceCache, batch: int = 256) ->
         idx = np.arange(start, min(start + batch, len(cache)))
         x, y, iod = plain_batch(cache, idx)
         styles = None if cache.styles is None else cache.styles[idx]
-        pred = head_outputs(model.points(model(to_tensor(x).to(device))), styles, model.heads).cpu().numpy()
+        pred = head_outputs(model.points(model(to_tensor(x, device))), styles, model.heads).cpu().numpy()
         d = np.linalg.norm((pred - y).reshape(len(idx), -1, 2), axis=-1).mean(-1)
         errs.append(d / iod)
     e = np.concatenate(errs)
@@ -127,7 +127,7 @@ def registration_loss(model: LandmarkNet, pairs, rng: np.random.Generator, cfg: 
     n, size = cfg.pair_batch, cfg.input_size
     x, flows, trust = pair_batch(pairs, n, rng, lambda c, r: _degrade(c, r, aug, occlude=False))
     device = next(model.parameters()).device
-    pred = model.points(model(to_tensor(x).to(device))).reshape(2 * n, -1, 2) * (size - 1)
+    pred = model.points(model(to_tensor(x, device))).reshape(2 * n, -1, 2) * (size - 1)
     first, second = pred[:n].detach(), pred[n:]
     flow = torch.from_numpy(flows).permute(0, 3, 1, 2).to(device)
     carried = first + _sample_field(flow, first, size)
@@ -217,7 +217,7 @@ def train(
             idx = order[step * cfg.batch : (step + 1) * cfg.batch]
             x, y, flipped = augmented_batch_with_flips(train_cache, idx, rng, aug)
             styles = None if train_cache.styles is None else train_cache.styles[idx]
-            raw = model(to_tensor(x).to(device))
+            raw = model(to_tensor(x, device))
             target = torch.from_numpy(y).to(device)
             if cfg.head == "pip":
                 st = torch.zeros(len(idx), dtype=torch.long) if styles is None else torch.from_numpy(np.asarray(styles, np.int64))
