@@ -55,10 +55,14 @@ def test_each_frame_goes_through_every_stage_in_order(rendered):
 def test_no_picture_when_nobody_watches_and_the_frame_is_turned_first(rendered):
     pipe = pipeline(orient=Orientation(mirror=True), overlay="debug")
     frame = Frame(rendered[0].copy(), 0)
-    faces, picture = pipe.process(frame, 0.0, StageClock(), show=False)
+    idle = StageClock()
+    faces, picture = pipe.process(frame, 0.0, idle, show=False)
     assert picture is None
     np.testing.assert_array_equal(frame.image, cv2.flip(rendered[0], 1))  # mirrored, and nothing drawn on it
-    assert all(ms == [] for ms in StageClock().ms.values())
+    assert all(ms == [] for ms in idle.ms.values())  # a clock that does not record is left empty
+    clock = StageClock(record=True)  # the same frame on a recording clock: every stage of the pipeline timed once
+    pipe.process(Frame(rendered[1].copy(), 1), 1 / 30.0, clock, show=False)
+    assert {s: len(ms) for s, ms in clock.ms.items()} == {s: (0 if s in ("display", "output") else 1) for s in STAGES}
 
 
 def test_a_scene_cut_starts_tracks_and_smoothing_afresh(rendered):

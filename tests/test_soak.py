@@ -18,5 +18,10 @@ def test_short_soak_survives_camera_dropouts(monkeypatch):
     rep = soak(cfg, frames=150, dropout_every=40, pace_fps=60.0)
     assert rep["frames"] == 150 and rep["ended_by"] == "--frames 150"
     assert rep["camera_dropouts"] >= 2 and rep["camera_reopens"] >= 2
+    # memory is sampled through the run: the baseline is taken just after warm-up (frame 50), not at the last frame
+    assert 50 <= rep["rss_baseline_frame"] <= 60
     assert rep["rss_growth_pct"] < 5.0
-    assert rep["lag_ms_max"] < 2000
+    # the lag does not grow: the soak's own pass rule (the last tenth's median within 2x the first's + 5 ms),
+    # medians over 15 frames each, so one slow frame on a busy machine does not decide it
+    assert rep["lag_ms_median_last_tenth"] <= 2 * rep["lag_ms_median_first_tenth"] + 5.0
+    assert rep["pass"]

@@ -36,6 +36,7 @@ def soak(
     pace_fps: float = 60.0,
 ) -> dict:
     """`pace_fps`: the simulated camera's frame rate (a real camera costs the CPU nothing to wait for)."""
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
 
     frames = frames or 20000
@@ -43,6 +44,9 @@ def soak(
     lag = np.zeros(frames, dtype=np.float64)
     faces = np.zeros(frames, dtype=np.int16)
     rss: list[tuple[int, int]] = []
+    # Memory every 250 frames on a long soak, ~30 times on a short one: the baseline is the first sample after
+    # warm-up, so with too few samples it would be the last one too and growth would always read 0.
+    rss_every = max(1, min(250, frames // 30))
     count = [0]
 
     counts = np.zeros(3, dtype=np.int64)  # truth faces, followed truth faces, reported faces on nothing
@@ -53,20 +57,21 @@ def soak(
             lag[i] = (time.monotonic() - frame.t) * 1e3
             faces[i] = len(tracked)
             counts[:] += match_counts(inner.truth_of(frame.index), tracked)
-        if i % 250 == 0 or i == frames - 1:
+        if i % rss_every == 0 or i == frames - 1:
             rss.append((i, rss_bytes()))
         count[0] += 1
 
     inner = SyntheticSource(cfg.width, cfg.height, scenario=scenario, live=True)
     source = FlakySource(inner, every=dropout_every, down_opens=3, pace_fps=pace_fps)
     cfg = replace(cfg, frames=frames, landmarks_out="", realtime=False, loop=False, max_faces=max(2, cfg.max_faces))
-    rt = Runtime(cfg, source=source, display=make_display(cfg.display, http_port=cfg.http_port), on_frame=on_frame)
+    display = make_display(cfg.display, http_port=cfg.http_port)
+    rt = Runtime(cfg, build_pipeline(cfg), source, display, on_frame=on_frame)
     t0 = time.monotonic()
     res = rt.run()
     wall = time.monotonic() - t0
     n = min(count[0], frames)
     rss_arr = np.array(rss, dtype=np.float64)
-    base = rss_arr[rss_arr[:, 0] >= warm][0, 1] if (rss_arr[:, 0] >= warm).any() else rss_arr[0, 1]
+    base_frame, base = rss_arr[rss_arr[:, 0] >= warm][0] if (rss_arr[:, 0] >= warm).any() else rss_arr[0]
     growth = float((rss_arr[-1, 1] - base) / base)
     tenth = max(1, n // 10)
     lag_first, lag_last = float(np.median(lag[warm : warm + tenth])), float(np.median(lag[n - tenth : n]))
@@ -91,6 +96,7 @@ def soak(
         "tracked_share": round(float(counts[1] / max(counts[0], 1)), 4),
         "false_face_share": round(float(counts[2] / max(int(faces[:n].sum()), 1)), 4),
         "verify_drops": rt.tracker.stats.verify_drops,
+        "rss_baseline_frame": int(base_frame),
         "rss_mb_after_warmup": round(base / 2**20, 1),
         "rss_mb_end": round(rss_arr[-1, 1] / 2**20, 1),
         "rss_mb_max": round(rss_arr[:, 1].max() / 2**20, 1),
