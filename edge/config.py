@@ -86,6 +86,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("detect_every", int, 15, "look for new faces every N frames while fewer than --max-faces are tracked", _pos, "an integer >= 1"),
     Option("http_host", str, "127.0.0.1", "http display address (127.0.0.1 = this machine only)"),
     Option("http_port", int, 8080, "http display port", _port, "a port number 0-65535"),
+    Option("faces_feed", bool, False, "serve GET /faces (each frame's --landmarks-out record as a Server-Sent Event) at "
+           "http_host:http_port when the display is not http (the http display always serves it)"),
     Option("fb_device", str, "/dev/fb0", "framebuffer device for the fb display"),
     Option("status_every", float, 5.0, "seconds between status lines and sd_notify STATUS", _pos, "a number > 0"),
 )

@@ -86,6 +86,7 @@ def test_bench_takes_every_run_option():
 
 def test_options_reach_the_parts_they_set():
     from edge.displays import NoDisplay
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
     from edge.sources import SyntheticSource
 
@@ -94,7 +95,7 @@ def test_options_reach_the_parts_they_set():
         smooth_beta=2.5, smooth_pose_min_cutoff=2.0, mirror=True, rotate=90, overlay="debug", effect=("caricature:1.5",),
         frames=3, width=320, height=240,
     )  # fmt: skip
-    rt = Runtime(cfg, source=SyntheticSource(320, 240), display=NoDisplay())
+    rt = Runtime(cfg, build_pipeline(cfg), SyntheticSource(320, 240), NoDisplay())
     tracker, pipe = rt.tracker, rt.pipeline
     assert (tracker.max_faces, tracker.redetect_score, tracker.detect_every, tracker.verify_every) == (3, 0.5, 7, 4)
     assert pipe.smoothing.flow is None
@@ -103,5 +104,4 @@ def test_options_reach_the_parts_they_set():
     assert [e.name for e in pipe.effects] == ["caricature"]
     res = rt.run()
     assert (res.frames, res.ended_by) == (3, "--frames 3")
-    off = Runtime(dataclasses.replace(cfg, smooth=False), source=SyntheticSource(320, 240), display=NoDisplay())
-    assert off.pipeline.smoothing is None
+    assert build_pipeline(dataclasses.replace(cfg, smooth=False)).smoothing is None

@@ -163,6 +163,7 @@ class Keep(Display):
 
 
 def test_display_stream_is_turned_too_and_the_overlay_lands_on_the_face(tmp_path):
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
 
     frames = synthetic(12)
@@ -171,7 +172,7 @@ def test_display_stream_is_turned_too_and_the_overlay_lands_on_the_face(tmp_path
     cfg = config.resolve(p.parse_args(["--mirror", "--rotate", "90", "--overlay", "points", "--width", "480", "--height", "640"]))
     keep = Keep()
     seen: list[Frame] = []
-    rt = Runtime(cfg, source=TwoStreamSource(frames, True, 90), display=keep, on_frame=lambda f, faces: seen.append(f))
+    rt = Runtime(cfg, build_pipeline(cfg), TwoStreamSource(frames, True, 90), keep, on_frame=lambda f, faces: seen.append(f))
     res = rt.run()
     assert res.frames == 12
     assert keep.opened_with == (640, 480)  # the display is told the turned size

@@ -53,10 +53,15 @@ def format_stages(table: dict[str, dict[str, float]]) -> str:
 
 
 def timing(cfg: config.RunConfig, warmup: int) -> dict:
+    from edge.displays import make_display
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
+    from edge.sources import make_source
 
     cfg = replace(cfg, frames=cfg.frames + warmup)
-    rt = Runtime(cfg, record=True)
+    source = make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps)
+    display = make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
+    rt = Runtime(cfg, build_pipeline(cfg), source, display, record=True)
     res = rt.run()
     n = res.frames - warmup
     if n < 2:

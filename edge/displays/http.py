@@ -1,9 +1,15 @@
-"""`http`: an MJPEG stream and a small page with live fps, on 127.0.0.1 by default.
+"""`http`: an MJPEG stream, a small page with live fps and the /faces landmark feed, on 127.0.0.1 by default.
 
 For browser kiosks (Chromium in kiosk mode pointed at the page) and for checking a
 headless box from another room over an SSH tunnel. JPEG encoding happens in one
 encoder thread and only while someone is watching, so an unwatched stream costs the
 tracking loop nothing but a reference swap.
+
+`GET /faces` (edge/service/feed.py) streams each frame's --landmarks-out record as a
+Server-Sent Event; `FeedServer` serves it alone when another display draws the picture.
+A page from another origin may read /faces and /stats only when that origin is this machine
+(http://127.0.0.1:PORT, http://localhost:PORT): a web page from elsewhere open in the same
+browser cannot read the landmarks of the person facing the camera.
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ import json
 import os
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from edge.displays.base import Display
+
+if TYPE_CHECKING:
+    from edge.service.feed import FacesFeed
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>EdgeTrack</title>
@@ -85,24 +96,14 @@ class HttpDisplay(Display):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.jpegs_encoded = 0
+        self.feed: FacesFeed | None = None  # GET /faces, when the runtime hands one over
 
     @property
     def where(self) -> str:  # type: ignore[override]
         return f"http://{self.host}:{self.port}/"
 
     def open(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
-        handler = _make_handler(self)
-        tries = self.port_tries if self.port else 1
-        for k in range(tries):
-            try:
-                self.server = ThreadingHTTPServer((self.host, self.port + k if self.port else 0), handler)
-                break
-            except OSError as exc:
-                if k == tries - 1:
-                    raise RuntimeError(
-                        f"http display cannot listen on {self.host}:{self.port} ({exc.strerror}); pass another --http-port"
-                    ) from None
-        self.server.daemon_threads = True
+        self.server = listen(self.host, self.port, self.port_tries, _make_handler(self, None), "http display")
         self.port = self.server.server_address[1]
         self.boot = f"{os.getpid()}-{time.time_ns()}"
         for target, name in ((self.server.serve_forever, "http display"), (self._encode_loop, "jpeg encoder")):
@@ -179,24 +180,93 @@ class HttpDisplay(Display):
         self._watch_until = time.monotonic() + 2.0
 
 
-def _make_handler(display: HttpDisplay):
+def listen(host: str, port: int, tries: int, handler: type[BaseHTTPRequestHandler], what: str) -> ThreadingHTTPServer:
+    """A threaded server on host:port (port 0: any free one; `tries` > 1: the next ports when it is taken)."""
+    tries = tries if port else 1
+    for k in range(tries):
+        try:
+            server = ThreadingHTTPServer((host, port + k if port else 0), handler)
+            break
+        except OSError as exc:
+            if k == tries - 1:
+                raise RuntimeError(f"{what} cannot listen on {host}:{port} ({exc.strerror}); pass another --http-port") from None
+    server.daemon_threads = True
+    return server
+
+
+class FeedServer:
+    """/faces alone, on its own port: the feed when the picture goes to another display (sdl, fb, none)."""
+
+    def __init__(self, host: str, port: int, feed: FacesFeed) -> None:
+        self.host, self.port, self.feed = host, port, feed
+        self.server: ThreadingHTTPServer | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def where(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def open(self) -> None:
+        self._stop.clear()
+        self.server = listen(self.host, self.port, 1, _make_handler(None, self.feed, self._stop), "faces feed")
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="faces feed", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+
+def local_origin(origin: str) -> bool:
+    """A page served from this machine (http(s)://127.x.y.z, localhost or [::1], any port): the only other origin
+    allowed to read /faces and /stats. 'null' (a file:// page, a sandboxed frame of any site) is not."""
+    from edge.displays import is_loopback
+
+    u = urllib.parse.urlsplit(origin)
+    return u.scheme in ("http", "https") and bool(u.hostname) and is_loopback(u.hostname or "")
+
+
+def _make_handler(display: HttpDisplay | None, feed: FacesFeed | None, stop: threading.Event | None = None):
+    """Routes: the page, /stats, /frame.jpg and /stream.mjpg of a display (when there is one), /faces of a feed
+    (the display's own, or the one given)."""
+    stop = stop if stop is not None else (display._stop if display is not None else threading.Event())
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "EdgeTrack"
 
         def log_message(self, *args) -> None:  # quiet: a kiosk's journal is not a web log
             pass
 
+        def _allow_origin(self) -> None:
+            origin = self.headers.get("Origin", "")
+            if origin and local_origin(origin):
+                self.send_header("Access-Control-Allow-Origin", origin)
+                self.send_header("Vary", "Origin")
+
         def _send(self, body: bytes, ctype: str) -> None:
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            self._allow_origin()
             self.end_headers()
             self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
-            if path in ("/", "/index.html"):
+            if path == "/faces":
+                self._faces()
+            elif display is None:
+                self.send_error(404, "this server has only /faces (the picture goes to another display)")
+            elif path in ("/", "/index.html"):
                 display._touch()
                 self._send(PAGE.encode(), "text/html; charset=utf-8")
             elif path == "/stats":
@@ -214,6 +284,26 @@ def _make_handler(display: HttpDisplay):
                 self._stream()
             else:
                 self.send_error(404)
+
+        def _faces(self) -> None:
+            current = feed if feed is not None else (display.feed if display is not None else None)
+            if current is None:
+                self.send_error(404, "no faces feed on this server")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self._allow_origin()
+            self.end_headers()
+
+            def send(data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+
+            try:
+                current.stream(send, stop.is_set)
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass
 
         def _stream(self) -> None:
             self.send_response(200)

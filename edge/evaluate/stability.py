@@ -138,11 +138,13 @@ class ClipRun:
 def measure_clip(cfg: RunConfig, clip: Path) -> ClipRun:
     """Runs the real runtime (display none, no effects, every frame in order) over one clip, fresh tracker and smoother."""
     from edge.displays import NoDisplay
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
+    from edge.sources import VideoFileSource
 
     cfg = replace(cfg, source=f"file:{clip}", display="none", effect=(), landmarks_out="", realtime=False, loop=False)
     rec = TrackRecorder()
-    rt = Runtime(cfg, display=NoDisplay(), on_frame=rec, record=True)
+    rt = Runtime(cfg, build_pipeline(cfg), VideoFileSource(clip), NoDisplay(), on_frame=rec, record=True)
     res = rt.run()
     raw, smooth = rec.accelerations()
     ms = pipeline_ms(res.stage_ms)

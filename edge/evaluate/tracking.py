@@ -186,6 +186,7 @@ def summarise(col: Collector) -> dict[str, Any]:
 
 def evaluate_tracking(cfg: RunConfig, frames: int, scenario: str = "default") -> dict:
     """Runs the real runtime on the synthetic face (display none) and scores raw vs smoothed."""
+    from edge.service.build import build_pipeline
     from edge.service.runtime import Runtime
 
     cfg = replace(cfg, frames=frames, smooth=True, landmarks_out="", effect=(), realtime=False, loop=False)
@@ -194,7 +195,8 @@ def evaluate_tracking(cfg: RunConfig, frames: int, scenario: str = "default") ->
     for name, flow in variants:
         src = SyntheticSource(cfg.width, cfg.height, scenario=scenario)
         col = Collector(src.truth_of)
-        rt = Runtime(replace(cfg, smooth_flow=flow), source=src, display=NoDisplay(), on_frame=col)
+        run_cfg = replace(cfg, smooth_flow=flow)
+        rt = Runtime(run_cfg, build_pipeline(run_cfg), src, NoDisplay(), on_frame=col)
         res = rt.run()
         report.setdefault("landmarker", rt.landmarker.name)
         report[name] = summarise(col) | {"fps": round(res.fps, 1)}

@@ -21,6 +21,17 @@ from typing import Any
 FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
+def frame_record(index: int, t: float, faces: list) -> dict[str, Any]:
+    """One frame's record: its number, media time (s) and faces (`TrackedFace.to_json`): a --landmarks-out line
+    and a /faces event are this dict, written by `record_line`."""
+    return {"frame": int(index), "t": round(float(t), 4), "faces": [f.to_json() for f in faces]}
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """The record as one compact JSON line, without its newline (the file and the feed write the same text)."""
+    return json.dumps(record, separators=(",", ":"))
+
+
 class LandmarksWriter:
     def __init__(self, path: str | Path, max_mb: float = 64.0, keep: int = 3) -> None:
         self.path = Path(path)
@@ -32,6 +43,7 @@ class LandmarksWriter:
         self.lines = 0  # lines written by this writer
         self.rotated = 0
         self.pending = b""  # a newline owed to a partial last line found at open
+        self.active = True  # a runtime output that always takes the record
 
     def open(self) -> LandmarksWriter:
         try:
@@ -54,7 +66,7 @@ class LandmarksWriter:
             return True  # cannot read it back: do not add anything
 
     def write(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        line = (record_line(record) + "\n").encode()
         if self.regular and self.max_bytes and self.size and self.size + len(self.pending) + len(line) > self.max_bytes:
             self._rotate()
         data = self.pending + line

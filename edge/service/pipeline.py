@@ -1,8 +1,10 @@
 """One frame in, its faces and the picture to show out:
 orient (mirror / rotate) -> scene cut -> detect / track -> smooth -> signals -> emotion -> effects -> overlay.
 
-The runtime feeds it frames and shows what it hands back; `edgetrack bench` reads the
-per-stage times it records on the StageClock it is given.
+Made by `edge.service.build.build_pipeline` from the run options. The runtime feeds it frames and
+shows what it hands back (`process`); the Python API (`edge.FaceTracker`) tracks (`track`) and
+draws only when asked (`draw`); `edgetrack bench` reads the per-stage times it records on the
+StageClock it is given.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Pipeline:
         overlay: str = "points",
         info: str = "",
         emotion: EmotionStage | None = None,
+        delegate: str = "",
     ) -> None:
         self.tracker, self.smoothing, self.signals = tracker, smoothing, signals
         self.emotion = emotion  # per-track emotion (its own running neutral baseline per face id)
@@ -44,11 +47,22 @@ class Pipeline:
         self.orient = orient or Orientation()
         self.overlay = overlay  # none | points | debug
         self.info = info  # the debug overlay's model / delegate text
+        self.delegate = delegate  # what runs the landmark model (bench reports it)
+
+    @property
+    def landmarker(self):
+        """The landmarker the tracker fits with (its `name` says which `auto` picked)."""
+        return self.tracker.landmarker
 
     def process(
         self, frame: Frame, t: float, clock: StageClock, show: bool = True, fps: float = 0.0
     ) -> tuple[list[TrackedFace], np.ndarray | None]:
         """(faces, the picture to show, or None when `show` is off); `t`: the frame's time in seconds, for the smoothing."""
+        faces = self.track(frame, t, clock)
+        return faces, self.draw(frame, faces, show, fps, clock)
+
+    def track(self, frame: Frame, t: float, clock: StageClock) -> list[TrackedFace]:
+        """The frame's faces: turned as shown, tracked, smoothed at time `t` (seconds), with signals and emotion."""
         self._orient(frame)  # first: every later stage sees the picture as shown
         if frame.cut:
             self.new_scene()
@@ -67,15 +81,23 @@ class Pipeline:
         if self.emotion is not None:
             self.emotion.apply(faces)
         clock.lap("emotion")
+        return faces
+
+    def draw(
+        self, frame: Frame, faces: list[TrackedFace], show: bool = True, fps: float = 0.0, clock: StageClock | None = None
+    ) -> np.ndarray | None:
+        """The effects and the overlay drawn on the frame (its display stream when it has one); None when `show` is
+        off (the effects still run: a recorder or a caller may read them)."""
+        clock = clock or StageClock()
         picture, shown = self._effects(frame, faces, show)
         clock.lap("effect")
         if not show:
-            return faces, None
+            return None
         picture = to_bgr(picture)
         if self.overlay != "none":
             info = f"{fps:5.1f} fps  {self.info}" if self.overlay == "debug" else ""
             draw_overlay(picture, shown, info, mode=self.overlay)
-        return faces, picture
+        return picture
 
     def new_scene(self) -> None:
         """A frame unrelated to the one before (the next photo of a folder): no track, flow or filter state carries over."""

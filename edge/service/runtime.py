@@ -1,78 +1,53 @@
 """The runtime loop: pull a frame, run it through the Pipeline, show it, write it out, keep systemd informed.
 
 One loop serves `edgetrack run` (until the source ends, --frames, SIGTERM or the window
-closes) and `edgetrack bench` (which reads the per-stage times it records). The parts:
-the Pipeline (edge/service/pipeline.py) turns a frame into faces and a picture, the
-StageClock (clock.py) times each stage, the Heartbeat (heartbeat.py) sends READY /
-WATCHDOG / STATUS and prints the status lines.
+closes), `bench`, the soak, `stability` and the tracking evaluation. It builds nothing: each
+caller makes the pipeline with `edge.service.build.build_pipeline(cfg)` and hands it in with
+its own source, display and outputs. The parts: the Pipeline (pipeline.py) turns a frame into
+faces and a picture, the StageClock (clock.py) times each stage, the Heartbeat (heartbeat.py)
+sends READY / WATCHDOG / STATUS and prints the status lines, and each record output (the
+--landmarks-out file, the /faces feed) gets every frame's record, the same dict for all.
+
+A source that starts again (--loop at the end of a file, a frame number that goes back) is a
+scene cut: tracks, filters and the emotion baseline start afresh, and a file's media time
+carries on from where the pass before ended instead of going back to 0.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from edge.config import RunConfig
-from edge.detect import make_detector
-from edge.displays import Display, make_display
+from edge.displays import Display
 from edge.displays.http import HttpDisplay
-from edge.displays.overlay import overlay_mode
-from edge.effects import make_effects
 from edge.faces import TrackedFace
 from edge.service.clock import STAGES, StageClock
 from edge.service.heartbeat import Heartbeat
-from edge.service.landmarks_out import LandmarksWriter
+from edge.service.landmarks_out import frame_record
 from edge.service.notify import Notifier
 from edge.service.outputs import check_outputs
 from edge.service.pipeline import Pipeline
-from edge.signals import compute_signals
-from edge.smooth import Smoothing, SmoothParams
-from edge.sources import FrameByFrame, LatestFrame, Source, make_feed, make_source
+from edge.sources import FrameByFrame, LatestFrame, Source, make_feed
 from edge.sources.base import Frame
-from edge.sources.orient import Orientation
-from edge.tracking import Tracker, pick_landmarker
 
 log = logging.getLogger(__name__)
 
 
-def set_threads(n: int) -> None:
-    """OpenCV, numba and BLAS threads: one by default, so a Pi keeps cores for the camera and screen."""
-    import cv2
+class RecordOutput(Protocol):
+    """Where each frame's record goes (`frame_record`: the --landmarks-out line as a dict): opened before the
+    first frame, closed after the last; `active` False skips building the record (a feed nobody reads)."""
 
-    cv2.setNumThreads(n)
-    os.environ["OMP_NUM_THREADS"] = str(n)
-    if "numba" not in sys.modules:
-        os.environ["NUMBA_NUM_THREADS"] = str(n)
-    else:
-        import numba
+    active: bool
 
-        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    def open(self) -> object: ...
 
+    def write(self, record: dict) -> None: ...
 
-def describe_delegate(landmarker: Any, asked: str) -> str:
-    """What actually runs the model: the TFLite wrapper's delegate when there is one (it may have fallen back)."""
-    model = getattr(landmarker, "model", None)
-    for obj in (model, landmarker):
-        name = getattr(obj, "delegate", None)
-        if isinstance(name, str) and name:
-            return name
-    return "numpy/OpenCV" if model is None else (asked or "cpu")
-
-
-def emotion_stage():
-    """The per-track emotion step, or None (said once) when models/emotion.json is absent or does not fit the shape model."""
-    from edge.emotion import EmotionStage
-
-    try:
-        return EmotionStage()
-    except (FileNotFoundError, ValueError) as exc:
-        log.info(f"emotion: off ({exc})")
-        return None
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -91,11 +66,16 @@ class RunResult:
 
 
 class Runtime:
+    """The loop around a built pipeline: `source` in, `display` and `outputs` out; `on_frame(frame, faces)` is
+    called for every frame (the evaluations collect what they score through it)."""
+
     def __init__(
         self,
         cfg: RunConfig,
-        source: Source | None = None,
-        display: Display | None = None,
+        pipeline: Pipeline,
+        source: Source,
+        display: Display,
+        outputs: Sequence[RecordOutput] = (),
         stop=None,
         notifier: Notifier | None = None,
         record: bool = False,
@@ -103,32 +83,31 @@ class Runtime:
     ) -> None:
         self.cfg = cfg
         check_outputs(cfg, source, display)  # before anything opens: an output never writes over an input
-        set_threads(cfg.threads)
-        self.source = source or make_source(cfg.source, cfg.width, cfg.height, cfg.camera_fps)
-        self.display = display or make_display(cfg.display, cfg.http_host, cfg.http_port, cfg.fb_device)
-        self.landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model, cfg.landmark_style)
-        log.info(why)
-        detector = make_detector(cfg.detector, cfg.detector_min_face, cfg.threads)
-        self.tracker = Tracker(self.landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every)
-        params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
-        self.delegate = describe_delegate(self.landmarker, cfg.delegate)
-        self.pipeline = Pipeline(
-            self.tracker,
-            smoothing=Smoothing(params, flow=cfg.smooth_flow) if cfg.smooth else None,
-            signals=compute_signals,
-            effects=make_effects(cfg.effect),
-            orient=Orientation(cfg.mirror, cfg.rotate),  # applied to each frame as captured
-            overlay=overlay_mode(cfg.overlay),
-            info=f"{self.landmarker.name} / {self.delegate}",
-            emotion=emotion_stage(),
-        )
+        self.pipeline, self.source, self.display = pipeline, source, display
+        self.outputs = list(outputs)
         self.stop = stop
         self.notifier = notifier
         self.record = record
         self.on_frame = on_frame
         self.feed: FrameByFrame | LatestFrame | None = None
-        self.out_file: LandmarksWriter | None = None
         self._display_open = False
+        self._opened: list[RecordOutput] = []
+        self._last_index: int | None = None  # the previous frame's number: one that goes back is a new pass
+        self._pass_start = 0.0  # media time at which the current pass of a file began
+        self._last_t = 0.0
+        self.restarts = 0  # times the source started again (each a scene cut)
+
+    @property
+    def tracker(self):
+        return self.pipeline.tracker
+
+    @property
+    def landmarker(self):
+        return self.pipeline.landmarker
+
+    @property
+    def delegate(self) -> str:
+        return self.pipeline.delegate
 
     def run(self) -> RunResult:
         cfg = self.cfg
@@ -136,9 +115,11 @@ class Runtime:
         clock = StageClock(record=self.record)
         res.stage_ms = clock.ms
         self.feed = make_feed(self.source, loop=cfg.loop, realtime=cfg.realtime)
-        self._open_landmarks_out()
         beat = Heartbeat(self.notifier, cfg.status_every, self.source.name, self.display.name)
         try:
+            for out in self.outputs:
+                out.open()
+                self._opened.append(out)
             self._start()
             while not self._stopped():
                 if cfg.frames and res.frames >= cfg.frames:
@@ -153,6 +134,7 @@ class Runtime:
                 if frame is None:
                     res.ended_by = "end of source"
                     break
+                self._new_pass(frame)
                 t = self._media_time(frame, beat.started)
                 faces, picture = self.pipeline.process(frame, t, clock, show=self.display.wants_frames(), fps=beat.fps)
                 if picture is not None:
@@ -174,12 +156,6 @@ class Runtime:
             self._finish(res, beat)
         return res
 
-    def _open_landmarks_out(self) -> None:
-        cfg = self.cfg
-        if cfg.landmarks_out:  # appended in whole lines (integrators can tail it live), rotated by size
-            self.out_file = LandmarksWriter(cfg.landmarks_out, cfg.landmarks_out_max_mb, cfg.landmarks_out_keep)
-            self.out_file.open()
-
     def _start(self) -> None:
         """Start capturing, open the display in the size of the picture shown, and say where to look."""
         self.feed.start()
@@ -194,15 +170,31 @@ class Runtime:
     def _stopped(self) -> bool:
         return bool(self.stop) if self.stop is not None else False
 
+    def _new_pass(self, frame: Frame) -> None:
+        """A frame number that goes back means the source started again (--loop, a reopened source): a scene cut,
+        and a file's media time carries on past the end of the pass before."""
+        if self._last_index is not None and frame.index <= self._last_index:
+            frame.cut = True
+            self.restarts += 1
+            self._pass_start = self._last_t + 1.0 / (self.source.fps or 30.0)
+        self._last_index = frame.index
+
     def _media_time(self, frame: Frame, t_start: float) -> float:
+        """Seconds since the start: capture time for live sources, frame number / fps (plus earlier passes) for files."""
         if self.source.live:
-            return frame.t - t_start
-        return frame.index / (self.source.fps or 30.0)
+            t = frame.t - t_start
+        else:
+            t = self._pass_start + frame.index / (self.source.fps or 30.0)
+        self._last_t = t
+        return t
 
     def _output(self, frame: Frame, t: float, faces: list[TrackedFace]) -> None:
-        """--landmarks-out, the caller's on_frame, then the camera buffer goes back."""
-        if self.out_file is not None:
-            self.out_file.write({"frame": frame.index, "t": round(t, 4), "faces": [f.to_json() for f in faces]})
+        """The frame's record to each active output, the caller's on_frame, then the camera buffer goes back."""
+        active = [out for out in self._opened if out.active]
+        if active:
+            record = frame_record(frame.index, t, faces)
+            for out in active:
+                out.write(record)
         if self.on_frame is not None:
             self.on_frame(frame, faces)
         frame.done()
@@ -220,5 +212,6 @@ class Runtime:
         self.feed.stop()
         if self._display_open:
             self.display.close()
-        if self.out_file is not None:
-            self.out_file.close()
+        for out in self._opened:
+            out.close()
+        self._opened = []

@@ -31,10 +31,13 @@ class OneEuro:
         self.x = self.dx = self.t = None
 
     def __call__(self, x: np.ndarray, t: float, speed_scale: float = 1.0) -> np.ndarray:
+        """The filtered value at time `t` (seconds). The same `t` again holds the last value (no time has
+        passed to filter over); a `t` that goes back (a looped file starting at 0 again, a clock reset)
+        starts afresh from `x`: returning the last value until time caught up froze the points."""
         x = np.asarray(x, dtype=np.float64)
-        if self.x is None or self.t is None or t <= self.t:
-            if self.x is not None and t <= self.t and self.x.shape == x.shape:
-                return self.x  # same timestamp again: nothing new to filter
+        if self.x is not None and self.t is not None and t == self.t and self.x.shape == x.shape:
+            return self.x
+        if self.x is None or self.t is None or t < self.t or self.x.shape != x.shape:
             self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
             return self.x
         dt = t - self.t
