@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,3 +152,34 @@ def test_a_reader_that_falls_behind_keeps_only_the_newest_events():
     events = [e for s in sent[1:] for e in s.decode().split("\n\n") if e.startswith("data: ")]
     assert len(events) == KEEP and json.loads(events[-1][6:])["frame"] == 49
     assert not feed.active, "the reader is gone once its stream ends"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed (the MagicMirror² module's side)")
+def test_the_magicmirror_module_follows_the_feed_and_passes_on_changes_only():
+    """examples/MMM-EdgeTrack/feed.js (what node_helper.js runs) against a real feed server: one summary per change
+    of face count or emotion, not one per frame."""
+    from edge.displays.http import FeedServer
+
+    feed = FacesFeed()
+    feed.server = FeedServer("127.0.0.1", 0, feed)
+    feed.open()
+    face = {"id": 1, "score": 0.9, "points": [[0.0, 0.0]] * 68, "emotion": {"label": "happiness", "scores": {"happiness": 0.8}}}
+    script = (f"const f = require('./feed'); const stop = f.follow('http://127.0.0.1:{feed.server.port}/faces', "
+              "s => { console.log(JSON.stringify(s)); if (s.frame === 3) { stop(); } }, st => console.error(st));")  # fmt: skip
+    node = subprocess.Popen(["node", "-e", script], cwd=REPO / "examples" / "MMM-EdgeTrack", stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        while feed.readers == 0 and node.poll() is None:
+            threading.Event().wait(0.05)
+        for i, faces in enumerate([[], [face], [face], [face, {**face, "id": 2}]]):
+            feed.write({"frame": i, "t": i / 30, "faces": faces})
+        out, err = node.communicate(timeout=30)
+    finally:
+        node.kill()
+        feed.close()
+    assert [json.loads(s) for s in out.splitlines()] == [
+        {"faces": 0, "emotion": None, "frame": 0},
+        {"faces": 1, "emotion": "happiness", "frame": 1},
+        {"faces": 2, "emotion": "happiness", "frame": 3},
+    ], err
+    assert err.splitlines()[0] == "live"
