@@ -26,6 +26,12 @@ def w300() -> Path:
 
 
 @pytest.fixture
+def no_system_config(monkeypatch):
+    """Keep /etc/edgetrack/config.toml out of a test: a machine's own settings must not change what a test runs."""
+    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
+
+
+@pytest.fixture
 def edge_log():
     """Messages logged under the `edge` logger (INFO and up) during the test, as the command line would print them.
 
