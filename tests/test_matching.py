@@ -128,3 +128,35 @@ def test_boxmap_pairs_are_the_faces_the_harness_finds(ytf68):
             found += 1
             assert mapping.apply(via_fit) == via_eval
     assert found >= 20
+
+
+def test_greedy_pairs_take_each_face_once_best_first_and_the_threshold_counts():
+    from edge.data.matching import RECALL_IOU, box_iou, greedy_pairs
+
+    faces = [Box(0, 0, 100, 100), Box(300, 0, 100, 100)]
+    strong, second, stray = Box(5, 0, 100, 100), Box(10, 0, 100, 100), Box(600, 600, 50, 50)
+    # the best-scored box takes the face; a second box on the same face finds it taken; a box on nothing is -1
+    assert greedy_pairs([strong, second, stray], faces, box_iou, RECALL_IOU) == [0, -1, -1]
+    s_at = 100 * (1 - RECALL_IOU) / (1 + RECALL_IOU)  # the shift that leaves IoU exactly at the threshold
+    assert greedy_pairs([_shifted(faces[1], s_at - 0.01)], faces, box_iou, RECALL_IOU) == [1]
+    assert greedy_pairs([_shifted(faces[1], s_at + 0.01)], faces, box_iou, RECALL_IOU) == [-1]
+
+
+def test_a_track_follows_the_truth_face_its_centroid_is_within_half_an_iod_of():
+    from types import SimpleNamespace
+
+    from edge.data.matching import FOLLOW_IOD
+    from edge.evaluate.tracking import match_counts
+    from edge.landmarks68 import interocular
+    from edge.shape_model import ShapeModel
+
+    mean = ShapeModel.load().mean.astype(np.float64) * 100 + 200
+    iod = float(interocular(mean))
+    truth = [SimpleNamespace(points=mean)]
+
+    def face(dx: float) -> SimpleNamespace:
+        return SimpleNamespace(raw_points=mean + [dx, 0.0])
+
+    assert match_counts(truth, [face(0.99 * FOLLOW_IOD * iod)]) == (1, 1, 0)
+    assert match_counts(truth, [face(1.01 * FOLLOW_IOD * iod)]) == (1, 0, 1)
+    assert match_counts(truth, [face(5.0), face(1.0)]) == (1, 1, 1), "one truth face, the nearer track follows it"

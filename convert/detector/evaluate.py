@@ -28,13 +28,13 @@ import numpy as np
 
 from convert.detector.data import SceneFace, build_face_bank, compose, load_negatives, negative_split
 from convert.training_data import training_samples
+from edge.data.matching import MATCH_IOU, RECALL_IOU, greedy_pairs
 from edge.detect import make_detector
 from edge.geometry import Box
 from edge.landmarks68 import roll
 
 SCENE_SIZE = (640, 480)
 FACE_RANGE = (16.0, 320.0)
-MATCH_IOU = 0.5
 
 
 def face_iou(box: Box, face: SceneFace) -> float:
@@ -48,14 +48,11 @@ def score_scene(boxes: list[Box], faces: list[SceneFace], w: int, h: int) -> tup
     inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
     found = [False] * len(inside)
     false = 0
-    for b in sorted(boxes, key=lambda b: -b.score):
-        best, best_iou = -1, MATCH_IOU
-        for i, f in enumerate(inside):
-            if not found[i] and (iou := face_iou(b, f)) >= best_iou:
-                best, best_iou = i, iou
-        if best >= 0:
-            found[best] = True
-        elif not any(face_iou(b, f) >= 0.3 for f in faces):
+    ranked = sorted(boxes, key=lambda b: -b.score)
+    for b, i in zip(ranked, greedy_pairs(ranked, inside, face_iou, RECALL_IOU)):
+        if i >= 0:
+            found[i] = True
+        elif not any(face_iou(b, f) >= MATCH_IOU for f in faces):  # near a face (cut by the edge, a second box): not false
             false += 1
     return found, false
 

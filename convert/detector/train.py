@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from convert.cnn.model import set_export_clamps, set_fake_quant
 from convert.detector.data import SCENE, FaceBank, Hard, SceneCache, SceneFace, make_scenes, targets
 from convert.detector.model import DetectorNet, count_params
+from edge.data.matching import RECALL_IOU, box_iou, greedy_pairs
 from edge.detect.cnn import STRIDES, Detection, decode_level, non_max_suppression
 from edge.geometry import Box
 
-MATCH_IOU = 0.5
 FP_BUDGET = 0.05  # false detections per scene at which recall is read for model selection
 
 
@@ -98,18 +98,12 @@ def decode_outputs(outputs: list[np.ndarray], threshold: float, nms_iou: float =
 
 
 def match(dets: list[Box], faces: list[Box]) -> tuple[list[bool], list[bool]]:
-    """(per face: found, per detection: true) by greedy IoU >= MATCH_IOU, best scores first."""
-    found = [False] * len(faces)
-    true = [False] * len(dets)
-    for di in sorted(range(len(dets)), key=lambda i: -dets[i].score):
-        best, best_iou = -1, MATCH_IOU
-        for fi, f in enumerate(faces):
-            if not found[fi]:
-                iou = dets[di].iou(f)
-                if iou >= best_iou:
-                    best, best_iou = fi, iou
-        if best >= 0:
-            found[best], true[di] = True, True
+    """(per face: found, per detection: true) by greedy IoU >= RECALL_IOU, best scores first."""
+    order = sorted(range(len(dets)), key=lambda i: -dets[i].score)
+    found, true = [False] * len(faces), [False] * len(dets)
+    for di, fi in zip(order, greedy_pairs([dets[i] for i in order], faces, box_iou, RECALL_IOU)):
+        if fi >= 0:
+            found[fi], true[di] = True, True
     return found, true
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.data.matching import MATCH_IOU, box_iou, greedy_pairs
 from edge.detect import make_detector
 from edge.geometry import Box
 from edge.landmarks68 import N_POINTS
@@ -37,8 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class DetectionCheck:
-    """How often a detector finds the synthetic faces: a face counts when fully inside the frame,
-    and is found when a detected box overlaps its landmark box with IoU > 0.3."""
+    """How often a detector finds the synthetic faces: a face counts when fully inside the frame, and is
+    found when a detected box is that face by `edge.data.matching`'s rule (each box one face, IoU >= MATCH_IOU
+    with its landmark box); a box that is no face is a false one."""
 
     def __init__(self, name: str, width: int, height: int) -> None:
         self.detector = make_detector(name)
@@ -46,15 +48,16 @@ class DetectionCheck:
         self.faces = self.found = self.false = self.frames = 0
 
     def add(self, frame, truths) -> None:
-        boxes = self.detector.detect(frame, max_faces=5)
+        boxes = self.detector.detect(frame, max_faces=5)  # best first
         truth_boxes = [Box.around(t.points) for t in truths]
-        for t, tb in zip(truths, truth_boxes):
+        pairs = greedy_pairs(boxes, truth_boxes, box_iou, MATCH_IOU)
+        for i, t in enumerate(truths):
             lo, hi = t.points.min(0), t.points.max(0)
             if lo[0] < 0 or lo[1] < 0 or hi[0] >= self.width or hi[1] >= self.height:
                 continue
             self.faces += 1
-            self.found += any(b.iou(tb) > 0.3 for b in boxes)
-        self.false += sum(not any(b.iou(tb) > 0.3 for tb in truth_boxes) for b in boxes)
+            self.found += i in pairs
+        self.false += pairs.count(-1)
         self.frames += 1
 
     def summary(self) -> str:

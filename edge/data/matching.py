@@ -1,4 +1,12 @@
-"""Is this detection the annotated face? One rule for scoring detectors and for fitting box mappings.
+"""Which detection (or track) is which face: the one place faces are matched, with its thresholds by name.
+
+- `MATCH_IOU` (0.3): a mapped detection is the annotated face (`match_detection`): evaluation, box-mapping
+  fits, the synthetic face's detector check, and "near a face, so not a false detection" in detector scoring.
+- `RECALL_IOU` (0.5): a detector's raw box found a face, for detector recall as detection benchmarks count it
+  (the detector's training validation and `python -m convert.detector.evaluate`).
+- `FOLLOW_IOD` (0.5): a track follows a true face when its centroid is within half the face's inter-ocular
+  distance of the true one (the tracking evaluation and the soak).
+Many against many (a scene of faces, a frame of tracks) pair greedily, best first: `greedy_pairs`.
 
 The rule: map each detector box to a landmark box (the tight box of the 68 points, the box
 every landmarker starts from), and the detection whose mapped box overlaps the face's
@@ -14,11 +22,35 @@ mapping is fitted on the same pairs it is then scored on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from edge.geometry import Box
 
 MATCH_IOU = 0.3  # a mapped detection overlapping the landmark box this much counts as finding the face
+RECALL_IOU = 0.5  # a raw detector box overlapping the face's landmark box this much found it (detector recall)
+FOLLOW_IOD = 0.5  # a track whose centroid is this many inter-ocular distances from a true face's or nearer follows it
+
+
+def greedy_pairs(items: Sequence[Any], targets: Sequence[Any], closeness: Callable[[Any, Any], float], threshold: float) -> list[int]:
+    """For each item in the order given (best first: detections by score), the index of the target not yet
+    taken that it is closest to (highest `closeness(item, target)`, ties to the earlier target), when that
+    is at least `threshold`; -1 when no target is left that close. Each target is taken once."""
+    taken: set[int] = set()
+    out = []
+    for item in items:
+        best, best_c = -1, threshold
+        for j, target in enumerate(targets):
+            if j not in taken and (c := closeness(item, target)) >= threshold and (best < 0 or c > best_c):
+                best, best_c = j, c
+        if best >= 0:
+            taken.add(best)
+        out.append(best)
+    return out
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """IoU of two boxes (the `closeness` of `greedy_pairs` for boxes)."""
+    return a.iou(b)
 
 
 class BoxMap(Protocol):

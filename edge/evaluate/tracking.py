@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edge.config import RunConfig
+from edge.data.matching import FOLLOW_IOD, greedy_pairs
 from edge.displays import NoDisplay
 from edge.evaluate.metrics import interocular, nme_interocular
 from edge.sources import SyntheticSource
@@ -74,18 +75,23 @@ def lag_frames(est: np.ndarray, truth: np.ndarray, step: float = 0.1) -> float:
     return best_k
 
 
+def followers(truths: list, faces: list) -> list[int]:
+    """Per truth face, the index of the reported face that follows it, or -1: its raw points' centroid within
+    FOLLOW_IOD inter-ocular distances of the truth's (`edge.data.matching.greedy_pairs`, truths in order)."""
+    centres = [np.asarray(f.raw_points, dtype=np.float64).mean(0) for f in faces]
+    gts = [np.asarray(tr.points, dtype=np.float64) for tr in truths]
+    places = [(gt.mean(0), float(interocular(gt))) for gt in gts]
+
+    def closeness(place: tuple[np.ndarray, float], centre: np.ndarray) -> float:
+        return -float(np.linalg.norm(centre - place[0])) / place[1]  # minus the distance in inter-ocular distances
+
+    return greedy_pairs(places, centres, closeness, -FOLLOW_IOD)
+
+
 def match_counts(truths: list, faces: list) -> tuple[int, int, int]:
-    """(truth faces, truth faces a track follows, reported faces on no truth face), by centroid within half an IOD."""
-    left = [np.asarray(f.raw_points, dtype=np.float64).mean(0) for f in faces]
-    tracked = 0
-    for tr in truths:
-        gt = np.asarray(tr.points, dtype=np.float64)
-        c, limit = gt.mean(0), 0.5 * float(interocular(gt))
-        d = [float(np.linalg.norm(x - c)) for x in left]
-        if d and min(d) < limit:
-            left.pop(int(np.argmin(d)))
-            tracked += 1
-    return len(truths), tracked, len(left)
+    """(truth faces, truth faces a track follows, reported faces on no truth face)."""
+    tracked = sum(j >= 0 for j in followers(truths, faces))
+    return len(truths), tracked, len(faces) - tracked
 
 
 class Collector:
@@ -102,27 +108,18 @@ class Collector:
 
     def __call__(self, frame, faces) -> None:
         truths = self.truth_of(frame.index)
-        used: set[int] = set()
         self.faces_out += len(faces)
-        for tr in truths:
-            self.present += 1
-            gt = np.asarray(tr.points, dtype=np.float64)
-            iod = float(interocular(gt))
-            c = gt.mean(0)
-            best, best_d = None, 0.5 * iod
-            for f in faces:
-                if f.id in used:
-                    continue
-                d = float(np.linalg.norm(np.asarray(f.raw_points).mean(0) - c))
-                if d < best_d:
-                    best, best_d = f, d
-            if best is None:
+        self.present += len(truths)
+        pairs = followers(truths, faces)
+        for tr, j in zip(truths, pairs):
+            if j < 0:
                 continue
-            used.add(best.id)
+            best = faces[j]
             self.tracked += 1
+            gt = np.asarray(tr.points, dtype=np.float64)
             row = (frame.index, gt, bool(tr.moving), best.id, np.asarray(best.raw_points, np.float64), np.asarray(best.points, np.float64))
             self.rows.setdefault(tr.id, []).append(row)
-        self.false += len(faces) - len(used)
+        self.false += len(faces) - sum(j >= 0 for j in pairs)
 
 
 def summarise(col: Collector) -> dict[str, Any]:
