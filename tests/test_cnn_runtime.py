@@ -111,19 +111,20 @@ def test_missing_and_corrupt_model_give_one_line_errors(tmp_path):
     assert "\n" not in str(e.value)
 
 
-def test_int8_accuracy_on_real_faces(ytf68):
-    """A loose floor on real validation faces (the measured figures are in models/cards/cnn.md)."""
-    from edge.data import load_dataset, load_image, load_or_make_split
-    from edge.evaluate.metrics import nme_interocular
-    from edge.landmarks import make_landmarker
+@pytest.mark.slow
+def test_int8_accuracy_on_real_faces(ytf68, tmp_path):
+    """The model card's figure, pinned: ytf68 val (729 faces), box = gt, its own annotation style, through
+    `edgetrack eval` (models/cards/cnn.md: NME 4.44 %). At 1.2x the card a model 20 % worse fails."""
+    import json
+
+    from edge.cli import main
 
     _model_file("int8")
-    samples, _ = load_dataset(ytf68, quiet=True)
-    val = load_or_make_split(ytf68, samples).select(samples, "val")[:40]
-    lm = make_landmarker("cnn")
-    pred = np.stack([lm.fit(load_image(s.image_path), Box.around(s.points)).points for s in val])
-    nme = nme_interocular(pred, np.stack([s.points for s in val]))
-    assert nme.mean() < 0.08
+    out = tmp_path / "e.json"
+    assert main(["eval", "--data", str(ytf68), "--landmarker", "cnn", "--box", "gt", "--json", str(out)]) == 0
+    run = json.loads(out.read_text())
+    assert run["n"] == 729 and run["missing"] == 0
+    assert run["nme_mean_pct"] < 1.2 * 4.44, run["nme_mean_pct"]
 
 
 def test_cnn_clm_refines_the_cnn_points():
@@ -139,6 +140,9 @@ def test_cnn_clm_refines_the_cnn_points():
     res = lm.fit(frame, Box.around(pts))
     assert res.points.shape == (68, 2) and np.all(np.isfinite(res.points))
     first = lm.cnn.fit(frame, Box.around(pts)).points
+    # the CLM's refine of the CNN's points, not the CNN's points handed on (they move 0.88 px on average here)
+    np.testing.assert_allclose(res.points, lm.clm.refine(frame, first).points, atol=1e-4)
+    assert np.abs(res.points - first).mean() > 0.2
     # refined under the shape prior: near the CNN's answer, not somewhere else in the frame
     assert np.abs(res.points - first).mean() < 0.25 * Box.around(pts).w
     assert lm.track(frame, res.points).points.shape == (68, 2)
