@@ -207,11 +207,16 @@ def test_stability_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert "has no recorded split" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @needs_videos
 def test_stability_on_the_real_val_clips(tmp_path):
+    """The model card's measurement (models/cards/cnn.md, 'Stability on held-back real video'): the 7 val clips
+    whole (2,282 frames), tracked share 0.899, acceleration raw 5.15 / smoothed 3.18 % IOD; pinned so that a
+    tracker or model 20 % worse fails (share below 0.899 / 1.2, shake above 1.2x)."""
     out = tmp_path / "s.json"
-    assert main(["stability", "--frames", "12", "--json", str(out)]) == 0
+    assert main(["stability", "--frames", "0", "--json", str(out)]) == 0
     rep = json.loads(out.read_text())
     assert [c["clip"] for c in rep["clips"]] == [p.name for p in video_clips(VIDEOS, "val")]
-    assert all(c["frames"] == 12 for c in rep["clips"]) and rep["frames"] == 84
-    assert rep["tracked_share"] > 0.3
+    assert rep["frames"] == 2282
+    assert rep["tracked_share"] > 0.899 / 1.2
+    assert rep["accel_raw_pct_iod"] < 1.2 * 5.15 and rep["accel_smoothed_pct_iod"] < 1.2 * 3.18
