@@ -10,6 +10,11 @@ device install can list every name without the packages behind them. A target wi
 An entry may carry a one-line help: ("module:factory", "help"). For the spec kinds (sources,
 displays: "scheme[:rest]") the help line is the scheme's form and says whether it takes a rest:
 "sdl" never, "file:PATH" always, "http[:PORT]" optionally.
+
+A part made from the common run options (detectors, landmarkers: `edge.parts.PartOptions`) says which
+of them it takes in its entry: ("module:factory", "help", {"threads": "num_threads", ...}), option ->
+the factory's keyword. `edge.parts.make_part` hands over those and refuses one asked of a part
+that does not take it, so no caller keeps its own list of which part takes what.
 """
 
 from __future__ import annotations
@@ -29,16 +34,25 @@ def _import(module_name: str, what: str) -> ModuleType:
 class Registry:
     """Names in table order -> lazily imported factories; an unknown name is one line naming the choices."""
 
-    def __init__(self, kind: str, entries: Mapping[str, str | tuple[str, str]], *, example: str = "", importer: Importer = _import) -> None:
+    def __init__(
+        self,
+        kind: str,
+        entries: Mapping[str, str | tuple[str, str] | tuple[str, str, Mapping[str, str]]],
+        *,
+        example: str = "",
+        importer: Importer = _import,
+    ) -> None:
         self.kind = kind
         self.example = example  # appended to the unknown-name error, e.g. "e.g. --effect caricature:1.8"
         self._importer = importer  # (module name, "kind name") -> module; train targets name the missing extra
         self._targets: dict[str, str] = {}
         self._help: dict[str, str] = {}
+        self._takes: dict[str, dict[str, str]] = {}
         for name, entry in entries.items():
-            target, help_text = (entry, "") if isinstance(entry, str) else entry
+            target, help_text, takes = (entry, "", {}) if isinstance(entry, str) else (*entry, {})[:3]
             self._targets[name] = target
             self._help[name] = help_text
+            self._takes[name] = dict(takes)
 
     def names(self) -> list[str]:
         return list(self._targets)
@@ -53,6 +67,11 @@ class Registry:
         """The entry's one-line help ('' when the table has none)."""
         self._check(name)
         return self._help[name]
+
+    def takes(self, name: str) -> dict[str, str]:
+        """The common options the entry's factory takes: option name -> the factory's keyword ({} when none)."""
+        self._check(name)
+        return dict(self._takes[name])
 
     def target(self, name: str) -> str:
         """'module:factory' (or 'module') for `name`, without importing anything."""

@@ -18,15 +18,16 @@ class Detector(Protocol):
         ...
 
 
-# name -> factory; the module is imported when that detector is first made
+# name -> (factory, help, the common options it takes (edge.parts.PartOptions) -> its keywords); the module is
+# imported when that detector is first made. Haar takes no thread count: it runs on OpenCV's threads.
 DETECTORS = Registry(
     "detector",
     {
-        "haar": ("edge.detect.haar:HaarDetector", "OpenCV's frontal Haar cascade (upright faces)"),
-        "cnn": ("edge.detect.cnn:CnnDetector", "our learned detector, int8 TFLite (faces rolled up to 45 degrees, 5 key points)"),
+        "haar": ("edge.detect.haar:HaarDetector", "OpenCV's frontal Haar cascade (upright faces)", {"min_face": "min_face"}),
+        "cnn": ("edge.detect.cnn:CnnDetector", "our learned detector, int8 TFLite (faces rolled up to 45 degrees, 5 key points)",
+                {"min_face": "min_face", "threads": "num_threads"}),
     },
-)
-TAKES_THREADS = {"cnn"}  # detectors whose own interpreter takes a thread count (Haar uses OpenCV's)
+)  # fmt: skip
 
 
 def available_detectors() -> list[str]:
@@ -34,9 +35,7 @@ def available_detectors() -> list[str]:
 
 
 def make_detector(name: str = "haar", min_face: int | None = None, threads: int | None = None, **kwargs) -> Detector:
-    """The detector `name`; `min_face` (frame px) and `threads` as the run options give them."""
-    if min_face is not None:
-        kwargs["min_face"] = min_face
-    if threads is not None and name in TAKES_THREADS:
-        kwargs["num_threads"] = threads
-    return DETECTORS.make(name, **kwargs)
+    """The detector `name`; `min_face` (frame px) and `threads` as the run options give them (`edge.parts.make_part`)."""
+    from edge.parts import PartOptions, make_part
+
+    return make_part(DETECTORS, name, PartOptions(threads=threads, min_face=min_face), **kwargs)

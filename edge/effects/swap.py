@@ -29,6 +29,7 @@ recoloured donor (kept in its own coordinates) rides with the face for the price
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -61,8 +62,8 @@ from edge.landmarks68 import (
 )
 from edge.warp import feather, paste, triangulate, warp_region
 
-# Landmarkers tried, best first, to find the donor's points at start-up.
-DONOR_LANDMARKERS = ("cnn+clm", "cnn", "clm", "mean")
+log = logging.getLogger(__name__)
+
 DONOR_FACE_WIDTH = 220  # px: the donor is resized so its face is about this wide (no aliasing, small warp source)
 INSET = 0.08  # the jaw outline is pulled in by this share of the inter-ocular distance
 FEATHER = 0.07  # the blend fades in over this share of the inter-ocular distance, inside the region
@@ -161,9 +162,10 @@ def skin_mask(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
 
 
 def find_donor_points(image: np.ndarray, path: str = "donor") -> np.ndarray:
-    """The donor's 68 points from our detector + the best landmarker available; one-line error if no face."""
+    """The donor's 68 points from our detector + the best landmarker available (`--landmarker auto`'s pick, said
+    in one line); one-line error if no face."""
     from edge.detect import make_detector
-    from edge.landmarks import make_landmarker
+    from edge.tracking.pick import pick_landmarker
 
     boxes = make_detector("haar").detect(image, max_faces=1)
     if not boxes:  # a one-off at start-up: afford a slower, more thorough search at full resolution
@@ -171,13 +173,9 @@ def find_donor_points(image: np.ndarray, path: str = "donor") -> np.ndarray:
         boxes = thorough.detect(image, max_faces=1)
     if not boxes:
         raise ValueError(f"swap donor {path} has no face the detector can find; use a well-lit, frontal photo of one face")
-    for name in DONOR_LANDMARKERS:
-        try:
-            landmarker = make_landmarker(name)
-        except (ValueError, FileNotFoundError, ImportError, RuntimeError):
-            continue
-        return np.asarray(landmarker.fit(image, boxes[0]).points, dtype=np.float64)
-    raise RuntimeError("no landmarker is available to find the donor's points; run `make models`")
+    landmarker, why = pick_landmarker("auto")
+    log.info(f"swap donor {path}: {why}")
+    return np.asarray(landmarker.fit(image, boxes[0]).points, dtype=np.float64)
 
 
 def load_donor(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

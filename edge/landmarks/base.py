@@ -42,21 +42,26 @@ class Landmarker(Protocol):
         ...
 
 
-# name -> factory, sorted; only the named landmarker's module is imported, when it is first made
+CNN_TAKES = {"threads": "num_threads", "model": "model_path", "delegate": "delegate", "style": "style"}
+
+# name -> (factory, help, the common options it takes (edge.parts.PartOptions) -> its keywords), sorted;
+# only the named landmarker's module is imported, when it is first made
 LANDMARKERS = Registry(
     "landmarker",
     {
-        "clm": "edge.landmarks.clm:CLMLandmarker",
-        "cnn": "edge.landmarks.cnn:CnnLandmarker",
-        "cnn+clm": "edge.landmarks.cnn:CnnClmLandmarker",
-        "dlib": "edge.landmarks.peers:DlibLandmarker",
-        "mean": "edge.landmarks.mean:MeanLandmarker",
-        "mediapipe": "edge.landmarks.peers:MediapipeLandmarker",
+        "clm": ("edge.landmarks.clm:CLMLandmarker", "patch experts fitted by the shape model (numpy, TFLite experts)",
+                {"threads": "num_threads", "model": "model_path"}),
+        "cnn": ("edge.landmarks.cnn:CnnLandmarker", "our CNN regressor, int8 TFLite", CNN_TAKES),
+        "cnn+clm": ("edge.landmarks.cnn:CnnClmLandmarker", "the CNN's points refined by the CLM", CNN_TAKES),
+        "dlib": ("edge.landmarks.peers:DlibLandmarker", "dlib's shape predictor (workstation peer, `eval` only)"),
+        "mean": ("edge.landmarks.mean:MeanLandmarker", "the mean shape in the box (the floor every landmarker must beat)"),
+        "mediapipe": ("edge.landmarks.peers:MediapipeLandmarker", "MediaPipe Face Mesh mapped to 68 points (workstation peer)"),
     },
-)
+)  # fmt: skip
 
 
 def make_landmarker(name: str, **kwargs) -> Landmarker:
+    """The landmarker `name` with the factory's own keywords (the run options go through `edge.parts.make_part`)."""
     return LANDMARKERS.make(name, **kwargs)
 
 

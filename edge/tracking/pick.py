@@ -10,33 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.cnn.styles import DEFAULT_STYLE
-from edge.landmarks import Landmarker, make_landmarker
+from edge.landmarks import Landmarker
+from edge.landmarks.base import LANDMARKERS
+from edge.parts import PartOptions, make_part
 
-AUTO_ORDER = ("cnn", "clm", "mean")
+AUTO_ORDER = ("cnn", "clm", "mean")  # the best first; every "best landmarker available" (the run, a swap donor) is this
 # which landmarker a --model file is for, by its type (auto + --model picks by the file)
 MODEL_KIND = {".tflite": "cnn", ".npz": "clm"}
-TAKES_THREADS = {"clm", "cnn", "cnn+clm"}
 
 
 def _make(name: str, threads: int, delegate: str, model: str, style: str = DEFAULT_STYLE) -> Landmarker:
-    kwargs: dict = {}
-    if name in TAKES_THREADS:
-        kwargs["num_threads"] = threads
-    if name.startswith("cnn"):
-        kwargs["style"] = style
-    elif style != DEFAULT_STYLE:
-        raise ValueError(
-            f"--landmark-style {style} picks an output of the CNN landmarkers (cnn, cnn+clm), not of {name}; drop it or use cnn"
-        )
-    if delegate:
-        if not name.startswith("cnn"):
-            raise ValueError(f"--delegate {delegate} is for the CNN landmarkers (cnn, cnn+clm), not {name}; drop it or use cnn")
-        kwargs["delegate"] = delegate
-    if model:
-        if name == "mean":
-            raise ValueError(f"--model {model}: the mean landmarker takes no model file; drop --model or pick cnn / clm")
-        kwargs["model_path"] = model
-    return make_landmarker(name, **kwargs)
+    """The landmarker with the run options it takes (its LANDMARKERS entry says which); one asked of it that it
+    does not take (a style, a delegate, a model) stops with one line."""
+    return make_part(LANDMARKERS, name, PartOptions(threads=threads, model=model, delegate=delegate, style=style))
 
 
 def _model_kind(model: str) -> str:
@@ -60,14 +46,15 @@ def pick_landmarker(
     why = []
     for cand in AUTO_ORDER:
         try:
-            lm = _make(cand, threads, "", "", style if cand.startswith("cnn") else DEFAULT_STYLE)
+            styled = "style" in LANDMARKERS.takes(cand)
+            lm = _make(cand, threads, "", "", style if styled else DEFAULT_STYLE)
         except FileNotFoundError as exc:
             why.append(f"{cand}: {exc}")
             continue
         except (ImportError, ValueError, RuntimeError) as exc:
             why.append(f"{cand}: {' '.join(str(exc).split())}")
             continue
-        if style != DEFAULT_STYLE and not cand.startswith("cnn"):
+        if style != DEFAULT_STYLE and not styled:
             why.append(f"--landmark-style {style} does not apply to {cand}")
         skipped = f" ({'; '.join(why)})" if why else ""
         return lm, f"landmarker: auto -> {cand}{skipped}"
