@@ -114,11 +114,20 @@ def test_grey_and_bgra_frames_fit_like_bgr(val_faces, clm, channels):
     np.testing.assert_allclose(a.points, b.points, atol=0.5)
 
 
-def test_track_and_refine_stay_on_the_face(val_faces, clm):
-    s = val_faces[3]
-    img = load_image(s.image_path)
-    start = s.points + np.random.default_rng(0).normal(0, 1.5, s.points.shape)
-    r = clm.refine(img, start)
-    assert np.all(np.isfinite(r.points)) and _nme(r.points, s.points) < 0.12
-    t = clm.track(img, r.points)
-    assert _nme(t.points, s.points) < 0.12
+def test_refine_and_track_pull_displaced_points_back_onto_the_face(val_faces, clm):
+    """Ten val faces, the true points shifted by 9 % IOD plus 4 % IOD noise (NME ~10 %): refine brings the median
+    to ~4 % (measured 0.40x of the start) and track from there stays; handing the start back unchanged fails."""
+    rng = np.random.default_rng(0)
+    start_nme, refined_nme, tracked_nme = [], [], []
+    for s in val_faces[3:13]:
+        img = load_image(s.image_path)
+        iod = float(np.linalg.norm(s.points[36] - s.points[45]))
+        start = s.points + np.array([0.08, -0.05]) * iod + rng.normal(0, 0.04 * iod, s.points.shape)
+        r = clm.refine(img, start)
+        assert np.all(np.isfinite(r.points))
+        t = clm.track(img, r.points)
+        start_nme.append(_nme(start, s.points))
+        refined_nme.append(_nme(r.points, s.points))
+        tracked_nme.append(_nme(t.points, s.points))
+    assert np.median(refined_nme) < 0.6 * np.median(start_nme), (start_nme, refined_nme)
+    assert np.median(tracked_nme) < 0.6 * np.median(start_nme), (start_nme, tracked_nme)
