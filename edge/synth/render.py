@@ -33,8 +33,8 @@ from edge.synth.animate import apply_expressions
 from edge.synth.background import make_background
 from edge.synth.compose import NoiseTiles, blend_face
 from edge.synth.scenarios import EXPRESSIONS, SCENARIOS, FaceState, make_script
-from edge.synth.signals import hash_u64, rng_for
 from edge.synth.texture import TEXTURE_IOD, MeanFace
+from edge.synth.timeline import hash_u64, rng_for
 from edge.warp import N_FOREHEAD, extend_points, warp_region
 
 PAN_PAD = 40  # background margin each side, pixels (the pan range)

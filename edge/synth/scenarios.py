@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.synth.signals import CueTrack, SmoothSignal, rng_for, schedule
+from edge.synth.timeline import CueTrack, SmoothSignal, rng_for, schedule
 
 SCENARIOS = ("default", "still", "soak", "roll")
 EXPRESSIONS = ("blink", "smile", "mouth_open", "brow")

@@ -1,4 +1,5 @@
-"""Deterministic, random-access time signals for the synthetic face.
+"""The synthetic face's animation timeline: deterministic, random-access curves over the frame index.
+(Not the expression signals measured from points: those are edge/signals.py.)
 
 Everything the renderer animates is a pure function of the frame index: periodic sums
 of sinusoids for slow motion (so a script loops without a jump) and cue envelopes
