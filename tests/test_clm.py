@@ -359,7 +359,10 @@ def test_landmark_weights_let_the_reliable_points_decide():
 
 
 def test_eval_scores_each_clm_expert_type_in_one_run(tmp_path, monkeypatch):
-    """`eval --landmarker clm,mean --clm-experts A,B`: one row per type, named clm:A and clm:B; a missing type is one line."""
+    """`eval --landmarker clm,mean --clm-experts A,B`: one row per type, named clm:A and clm:B; a missing type is one line.
+
+    Type B is the shipped experts under a shape prior 10^6 times stiffer (nearly the rigid mean shape), so each row
+    must come from its own file: a mix-up of expert files gives two equal rows and fails."""
     import csv
     import dataclasses
     import json
@@ -369,30 +372,35 @@ def test_eval_scores_each_clm_expert_type_in_one_run(tmp_path, monkeypatch):
     import edge.clm.model as clm_model
     from edge.cli import main
     from edge.clm.model import PatchExperts, tflite_path
-    from edge.landmarks.mean import place_in_box
+    from edge.synth import SyntheticFace
 
     shipped = PatchExperts.load()
     other = "sobel" if shipped.type != "sobel" else "raw"
     types = tmp_path / "types"
     types.mkdir()
-    dataclasses.replace(shipped, expert_type=other).save(types / f"clm_patches_{other}.npz")
+    stiff = dataclasses.replace(shipped.shape, eigenvalues=shipped.shape.eigenvalues * 1e-6)
+    dataclasses.replace(shipped, expert_type=other, shape=stiff).save(types / f"clm_patches_{other}.npz")
     for lv in range(len(shipped.levels)):
         tflite_path(lv, "int8", types, f"clm_patches_{other}").write_bytes(tflite_path(lv, "int8").read_bytes())
     monkeypatch.setattr(clm_model, "TYPES_DIR", types)
     data = tmp_path / "d"
     (data / "images").mkdir(parents=True)
     rows = []
-    for i in range(2):
-        cv2.imwrite(str(data / "images" / f"p{i}_00.png"), np.full((120, 140, 3), 100, np.uint8))
-        pts = place_in_box(ShapeModel.load().mean, Box(20 + i, 15, 70, 80))
-        rows.append([f"p{i}_00.png"] + [f"{v:.4f}" for v in pts.ravel()])
+    synth = SyntheticFace(320, 240, seed=1)
+    for i in range(4):  # the synthetic face talking and turning: expressions a rigid mean shape cannot follow
+        frame, (truth,) = synth.render(150 + 20 * i)
+        cv2.imwrite(str(data / "images" / f"p{i}_00.png"), frame)
+        rows.append([f"p{i}_00.png"] + [f"{v:.4f}" for v in truth.points.ravel()])
     with open(data / "landmarks.csv", "w", newline="") as fh:
         csv.writer(fh).writerows([["image"] + [f"{a}{i}" for i in range(68) for a in "xy"]] + rows)
     out = tmp_path / "r.json"
     argv = ["eval", "--data", str(data), "--split", "all", "--landmarker", "clm,mean", "--box", "gt", "--json", str(out)]
     assert main([*argv, "--clm-experts", f"{shipped.type},{other}"]) == 0
-    names = [r["landmarker"] for r in json.loads(out.read_text())["runs"]]
+    runs = json.loads(out.read_text())["runs"]
+    names = [r["landmarker"] for r in runs]
     assert names == [f"clm:{shipped.type}", f"clm:{other}", "mean"]
+    nme = {r["landmarker"]: r["nme_mean_pct"] for r in runs}
+    assert nme[f"clm:{shipped.type}"] < 0.8 * nme[f"clm:{other}"], nme  # the shipped prior follows the expressions
     missing = "lbp" if "lbp" not in (shipped.type, other) else "mosse"
     assert main([*argv, "--clm-experts", missing]) == 2
     assert main(["eval", "--data", str(data), "--split", "all", "--landmarker", "mean", "--clm-experts", "raw"]) == 2
