@@ -119,13 +119,14 @@ class FaceTracker:
 
         self.config = options_config(options)
         self._pipeline = build_pipeline(self.config)
+        self._landmarker = self._pipeline.landmarker.name
         self._index = 0
         self._closed = False
 
     @property
     def landmarker(self) -> str:
         """The landmarker in use (what `landmarker="auto"` picked)."""
-        return self._pipeline.landmarker.name
+        return self._landmarker
 
     def process(self, image: np.ndarray, timestamp: float | None = None) -> list[Face]:
         """The faces in a BGR uint8 image of any size. `timestamp`: the image's time in seconds (smoothing reads
