@@ -77,6 +77,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write the train and val crops to this new .npz file and stop (train elsewhere with --crops: convert/cnn/pack.py)",
     )
     p.add_argument("--crops", type=Path, default=None, help="train from a crop pack written by --pack-crops instead of --data")
+    p.add_argument(
+        "--aflw21",
+        type=Path,
+        default=None,
+        help="also train on this aflw21 folder's train part through a training-only head for its 21 points (../shared/data/aflw21)",
+    )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="teacher labels from `edgetrack train teacher` (build/cnn/teacher_labels.npz): dlib's gated 68 points on the aflw21 "
+        "(with --aflw21) and KDEF faces train the 300w head",
+    )
+    p.add_argument("--kdef", type=Path, default=None, help="the KDEF folder the --teacher labels are of (default ../shared/data/kdef)")
+    p.add_argument("--aux-weight", type=float, default=d.aux_weight, help="weight of the aflw21 head's loss")
+    p.add_argument(
+        "--manual-repeat", type=int, default=d.manual_repeat, help="times an epoch shows each manually marked face (the others once)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -98,12 +116,18 @@ def main(args: argparse.Namespace) -> int:
         pair_batch=args.pair_batch,
         head=args.head,
         mirror=args.mirror_heads,
+        aux_points=21 if args.aflw21 is not None else 0,
+        aux_weight=args.aux_weight,
+        manual_repeat=args.manual_repeat,
         device=resolve_device(args.device) if args.pack_crops is None else "cpu",
     )
+    if (args.aflw21 or args.teacher) and (args.crops or args.pack_crops):
+        raise ValueError("--aflw21/--teacher faces are not in crop packs yet; train them from the data folders (drop --crops/--pack-crops)")
     if args.crops is not None:
         train_cache, val_cache = _pack(args, cfg.input_size)
     else:
         train_cache, val_cache = _caches(args, cfg.input_size)
+    train_cache = _with_extra_faces(args, train_cache, cfg.input_size)
     if args.pack_crops is not None:
         size = save_pack(args.pack_crops, train_cache, val_cache)
         faces = f"{len(train_cache)} train / {len(val_cache)} val faces"
@@ -129,6 +153,27 @@ def _caches(args: argparse.Namespace, size: int) -> tuple[FaceCache, FaceCache]:
     print(f"caching {len(train_samples)} train and {len(val_samples)} val faces", file=sys.stderr)
     errors = None if args.no_detector_boxes else _box_errors(train_samples, args.box_errors)
     return build_cache(train_samples, size, box_errors=errors), build_cache(val_samples, size)
+
+
+def _with_extra_faces(args: argparse.Namespace, cache: FaceCache, size: int) -> FaceCache:
+    """The 68-point folders' cache plus the aflw21 train faces (--aflw21) and the teacher-labelled KDEF photos (--teacher)."""
+    if args.aflw21 is None and args.teacher is None:
+        return cache
+    from convert.cnn.extra_faces import aflw_cache, concat, kdef_cache
+    from edge.paths import data_root
+
+    labels = None
+    if args.teacher is not None:
+        if not args.teacher.is_file():
+            raise FileNotFoundError(f"--teacher {args.teacher} not found; make it with `edgetrack train teacher`")
+        with np.load(args.teacher, allow_pickle=False) as z:
+            labels = {k: z[k] for k in z.files}
+    parts = [cache]
+    if args.aflw21 is not None:
+        parts.append(aflw_cache(args.aflw21, labels, size))
+    if labels is not None:
+        parts.append(kdef_cache(args.kdef or data_root() / "kdef", labels, size))
+    return concat(parts)
 
 
 def _pack(args: argparse.Namespace, size: int) -> tuple[FaceCache, FaceCache]:

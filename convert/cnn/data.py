@@ -37,6 +37,11 @@ class FaceCache:
     `box_errors` (n, 4): how the real detector's mapped box missed each face's landmark box
     (centre shift x, y in box sides; log width and height ratios), NaN where it found nothing.
     `styles` (n,): each face's annotation style, an index into edge.cnn.styles.STYLES (its output head).
+    `weights` (n, 68): which of the 68 points are targets (0: the points only frame the crop: a face with
+    AFLW's points alone, or a jaw point outside a KDEF photo); None: all of them.
+    `aux` (n, 21, 2): AFLW's own 21 points in cache pixels (NaN: not marked), the training-only aflw21
+    head's targets; None: no face has them.
+    `manual` (n,): which faces carry a manual 68-point markup (not the teacher's, not another markup's); None: all.
     """
 
     images: np.ndarray
@@ -44,6 +49,9 @@ class FaceCache:
     input_size: int
     box_errors: np.ndarray | None = None
     styles: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    aux: np.ndarray | None = None
+    manual: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -197,34 +205,55 @@ def _degrade(crop: np.ndarray, rng: np.random.Generator, aug: Augment, occlude: 
 
 def augmented_batch(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
     """(crops (n, S, S) float32 0..255, targets (n, 136) in crop units) for cache rows `idx`."""
-    x, y, _ = augmented_batch_with_flips(cache, idx, rng, aug)
-    return x, y
+    b = augmented_batch_with_flips(cache, idx, rng, aug)
+    return b.x, b.y
 
 
-def augmented_batch_with_flips(
-    cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`augmented_batch` and which crops were mirrored (bool (n,)): a mirrored face trains the mirror heads."""
+@dataclass
+class Batch:
+    """One augmented training batch; `weights` and `aux` are None when the cache has none."""
+
+    x: np.ndarray  # (n, S, S) float32 0..255
+    y: np.ndarray  # (n, 136) crop units
+    flipped: np.ndarray  # (n,) bool: a mirrored face trains the mirror heads
+    weights: np.ndarray | None = None  # (n, 68) which points are targets
+    aux: np.ndarray | None = None  # (n, 42) AFLW points in crop units, NaN where not marked
+
+
+def augmented_batch_with_flips(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment) -> Batch:
+    """Crops of cache rows `idx` framed as the runtime frames faces, with their targets and which were mirrored."""
+    from edge.data.aflw21 import flip_aflw
+    from edge.landmarks68 import FLIP_PERMUTATION
+
     s = cache.input_size
     c = cache.images.shape[1]
     x = np.empty((len(idx), s, s), np.float32)
     y = np.empty((len(idx), 136), np.float32)
+    weights = None if cache.weights is None else cache.weights[idx].copy()
+    aux = None if cache.aux is None else np.empty((len(idx), 42), np.float32)
     errors = cache.box_errors
     pool = None if errors is None else errors[np.isfinite(errors[:, 0])]
     flipped = np.zeros(len(idx), bool)
     for k, i in enumerate(idx):
         img, pts = cache.images[i], cache.points[i].astype(np.float64)
+        extra = None if cache.aux is None else cache.aux[i].astype(np.float64)
         own = None if errors is None else errors[i].copy()
         if rng.random() < aug.p_flip:
             flipped[k] = True
             img, pts = img[:, ::-1], flip_points(pts, c)
+            if weights is not None:
+                weights[k] = weights[k][FLIP_PERMUTATION]
+            if extra is not None:
+                extra = flip_aflw(extra, c)
             if own is not None:
                 own[0] = -own[0]  # the mirrored face's box is off the other way
         t = _crop_transform(pts, s, rng, aug, own, pool)
         crop = cv2.warpAffine(np.ascontiguousarray(img), t.matrix(), (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x[k] = _degrade(crop, rng, aug)
         y[k] = (t.apply(pts) / (s - 1)).reshape(-1)
-    return x, y, flipped
+        if aux is not None:
+            aux[k] = (t.apply(extra) / (s - 1)).reshape(-1)  # NaN stays NaN
+    return Batch(x, y, flipped, weights, aux)
 
 
 def plain_batch(cache: FaceCache, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -110,6 +110,7 @@ class LandmarkNet(nn.Module):
         heads: int = 1,
         head: str = "dense",
         mirror: bool = False,
+        aux_points: int = 0,
     ) -> None:
         super().__init__()
         if input_size % 16:
@@ -139,22 +140,37 @@ class LandmarkNet(nn.Module):
         layers.append(_conv_bn(cin, head_c, 1, 1, act="relu"))
         self.features = nn.Sequential(*layers)
         cells = (input_size // 16) ** 2
+        self.aux_head: nn.Sequential | None = None
         if head == "pip":
+            if aux_points:
+                raise ValueError("the aflw21 head (--aflw21) goes with the dense head, not pip")
             # the maps leave the int8 model as int8 too: fake-quantised in fine-tuning like every activation
             self.head = nn.Sequential(nn.Conv2d(head_c, n_points * (1 + 2 * heads), 1), ActQuant())
             return
         if head != "dense":
             raise ValueError(f"unknown head {head!r}; choose dense or pip")
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(head_c * cells, 2 * n_points * heads))
+        # training only: another markup's points (aflw21's 21) read from the same features, so faces that
+        # have only that markup teach the backbone; `forward` (what is exported) never runs it
+        self.aux_head = nn.Sequential(nn.Flatten(), nn.Linear(head_c * cells, 2 * aux_points)) if aux_points else None
         with torch.no_grad():  # start at the mean position: the centre of the crop
-            self.head[1].weight.mul_(0.1)
-            self.head[1].bias.fill_(0.5)
+            for layer in (self.head[1],) + ((self.aux_head[1],) if self.aux_head is not None else ()):
+                layer.weight.mul_(0.1)
+                layer.bias.fill_(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, 1, S, S) in [-1, 1] -> (N, 136 * heads) points in crop units, head after head (dense; with
         `mirror`, (N, 2 * 136 * heads): the straight heads, then the heads for mirrored crops);
         (N, G, G, 68 * (1 + 2 * heads)) cell scores and offsets (pip, decoded by edge/cnn/pip.py)."""
-        out = self.head(self.features(self.in_quant(x)))
+        return self._heads(self.features(self.in_quant(x)))
+
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`forward` and the training-only aflw21 head's (N, 42) points in crop units (None without it)."""
+        feats = self.features(self.in_quant(x))
+        return self._heads(feats), (None if self.aux_head is None else self.aux_head(feats))
+
+    def _heads(self, feats: torch.Tensor) -> torch.Tensor:
+        out = self.head(feats)
         if self.head_kind == "pip":
             return out.permute(0, 2, 3, 1)  # (N, G, G, C) maps, as TFLite keeps them
         if self.mirror_offset is not None:

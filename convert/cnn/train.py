@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from convert.cnn.data import Augment, FaceCache, _degrade, augmented_batch_with_flips, plain_batch
-from convert.cnn.loss import wing_loss
+from convert.cnn.loss import masked_wing_loss, wing_loss
 from convert.cnn.model import LandmarkNet, count_params, set_export_clamps, set_fake_quant
 from convert.cnn.pip import pip_loss
 from edge.cnn.styles import STYLES
@@ -44,6 +44,9 @@ class TrainConfig:
     pair_batch: int = 16  # video frame pairs per step when registration is on
     head: str = "dense"  # dense (flatten + linear) | pip (cell scores + offsets, convert/cnn/pip.py)
     mirror: bool = False  # mirror heads: mirrored crops read from their own heads (the annotations are not mirror-symmetric)
+    aux_points: int = 0  # 21: a training-only head for aflw21's own markup (faces without 68 points teach the backbone)
+    aux_weight: float = 1.0  # its loss's weight beside the 68-point loss
+    manual_repeat: int = 1  # each epoch shows the manually marked 68-point faces this many times (the others once)
     device: str = "cpu"  # torch device the steps run on (resolve_device turns --device auto into one)
 
 
@@ -148,7 +151,12 @@ def load_checkpoint(path: Path | str) -> tuple[LandmarkNet, dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ckpt["config"]
     model = LandmarkNet(
-        cfg["input_size"], cfg["width"], heads=int(cfg.get("heads", 1)), head=cfg.get("head", "dense"), mirror=bool(cfg.get("mirror"))
+        cfg["input_size"],
+        cfg["width"],
+        heads=int(cfg.get("heads", 1)),
+        head=cfg.get("head", "dense"),
+        mirror=bool(cfg.get("mirror")),
+        aux_points=int(cfg.get("aux_points", 0)),
     )
     load_weights(model, ckpt["state_dict"])
     set_fake_quant(model, False)  # export and evaluation run the float graph
@@ -180,7 +188,7 @@ def train(
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    model = LandmarkNet(cfg.input_size, cfg.width, heads=cfg.heads, head=cfg.head, mirror=cfg.mirror)
+    model = LandmarkNet(cfg.input_size, cfg.width, heads=cfg.heads, head=cfg.head, mirror=cfg.mirror, aux_points=cfg.aux_points)
     if init is not None:
         start, _ = load_checkpoint(init)
         if (start.input_size, start.width, start.heads) != (cfg.input_size, cfg.width, cfg.heads):
@@ -188,12 +196,14 @@ def train(
                 f"--init {init} is {start.input_size} px width {start.width} with {start.heads} head(s); "
                 "pass the same --input-size, --width and --heads"
             )
-        load_weights(model, start.state_dict(), new_ok=("mirror_offset",))
+        load_weights(model, start.state_dict(), new_ok=("mirror_offset", "aux_head.1.weight", "aux_head.1.bias"))
     device = torch.device(cfg.device)
     model = model.to(device, memory_format=torch.channels_last)
     set_fake_quant(model, cfg.qat)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = max(1, len(train_cache) // cfg.batch)
+    manual = np.ones(len(train_cache), bool) if train_cache.manual is None else train_cache.manual
+    epoch_rows = np.concatenate([np.arange(len(train_cache))] + [np.flatnonzero(manual)] * (cfg.manual_repeat - 1))
+    steps_per_epoch = max(1, len(epoch_rows) // cfg.batch)
     total = cfg.epochs * steps_per_epoch
     warmup = min(200, total // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -211,20 +221,30 @@ def train(
     t_start = time.perf_counter()
     for epoch in range(cfg.epochs):
         model.train()
-        order = rng.permutation(len(train_cache))
+        order = epoch_rows[rng.permutation(len(epoch_rows))]
         losses = []
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch : (step + 1) * cfg.batch]
-            x, y, flipped = augmented_batch_with_flips(train_cache, idx, rng, aug)
+            b = augmented_batch_with_flips(train_cache, idx, rng, aug)
+            x, y, flipped = b.x, b.y, b.flipped
             styles = None if train_cache.styles is None else train_cache.styles[idx]
-            raw = model(to_tensor(x, device))
+            raw, aux = model.forward_with_aux(to_tensor(x, device))
             target = torch.from_numpy(y).to(device)
             if cfg.head == "pip":
                 st = torch.zeros(len(idx), dtype=torch.long) if styles is None else torch.from_numpy(np.asarray(styles, np.int64))
                 loss = pip_loss(raw, target, st.to(device), cfg.heads, cfg.input_size)
             else:
                 pred = head_outputs(raw, styles, cfg.heads, flipped)
-                loss = wing_loss(pred * scale, target * scale, cfg.wing_w, cfg.wing_eps)
+                if b.weights is None:
+                    loss = wing_loss(pred * scale, target * scale, cfg.wing_w, cfg.wing_eps)
+                else:
+                    w = torch.from_numpy(np.repeat(b.weights, 2, axis=1)).to(device)
+                    loss = masked_wing_loss(pred * scale, target * scale, w, cfg.wing_w, cfg.wing_eps)
+            if aux is not None and b.aux is not None:
+                seen = np.isfinite(b.aux)
+                aux_target = torch.from_numpy(np.where(seen, b.aux, 0.0).astype(np.float32)).to(device)
+                w = torch.from_numpy(seen.astype(np.float32)).to(device)
+                loss = loss + cfg.aux_weight * masked_wing_loss(aux * scale, aux_target * scale, w, cfg.wing_w, cfg.wing_eps)
             if pairs is not None:
                 loss = loss + cfg.registration_weight * registration_loss(model, pairs, rng, cfg, aug)
             opt.zero_grad(set_to_none=True)

@@ -94,6 +94,8 @@ def pick_style(data: str, style: str, names: list[str]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if (Path(args.data) / "landmarks21.csv").is_file():
+        return main_aflw(args)
     samples, _ = load_dataset(args.data)
     samples, part = select_part(args.data, samples, args.split)
     if args.limit:
@@ -112,13 +114,8 @@ def main(args: argparse.Namespace) -> int:
     # clm once per expert type (clm:raw, clm:lbp, ...), every other name once
     plan = [(n, {"experts": t} if t else {}) for n in names for t in (clm_types if n == "clm" and clm_types else [""])]
     style = pick_style(args.data, getattr(args, "style", "auto"), names)
-    for name, extra in plan:
-        kwargs = {"model_path": args.model} if name in takes_model else extra
-        if name.startswith("cnn"):
-            kwargs = {**kwargs, "style": style}
-        landmarker = make_landmarker(name, **kwargs)
-        name = landmarker.name
-        print(f"eval {name} on {len(samples)} faces of {args.data}: {part}, box={args.box}", file=sys.stderr)
+    for landmarker in _landmarkers(plan, takes_model, args.model, style):
+        print(f"eval {landmarker.name} on {len(samples)} faces of {args.data}: {part}, box={args.box}", file=sys.stderr)
         run = evaluate(samples, landmarker, args.box, detector)
         runs.append(run)
         summaries.append(summarise(run))
@@ -136,4 +133,42 @@ def main(args: argparse.Namespace) -> int:
         write_json(summaries, args.json)
     if args.plot:
         plot_ced(runs, args.plot)
+    return 0
+
+
+def _landmarkers(plan: list[tuple[str, dict]], takes_model: set[str], model: str | None, style: str):
+    """Each planned landmarker, built when its turn comes (one in memory at a time)."""
+    for name, extra in plan:
+        kwargs = {"model_path": model} if name in takes_model else extra
+        if name.startswith("cnn"):
+            kwargs = {**kwargs, "style": style}
+        yield make_landmarker(name, **kwargs)
+
+
+def main_aflw(args: argparse.Namespace) -> int:
+    """An aflw21 folder: its val part scored in AFLW's own markup per yaw bin (edge/evaluate/aflw.py)."""
+    from edge.data.aflw21 import aflw_split, load_aflw21
+    from edge.evaluate.aflw import evaluate_aflw, format_aflw_table, summarise_aflw
+
+    faces = load_aflw21(args.data)
+    if args.split != "all":
+        split = aflw_split(args.data, faces)
+        part = "val" if args.split == "auto" else args.split
+        names = set(split.val if part == "val" else split.train)
+        faces = [f for f in faces if f.name in names]
+    if args.limit:
+        faces = faces[: args.limit]
+    if args.clm_experts or args.predictions or args.plot:
+        raise ValueError("--clm-experts, --predictions and --plot are for 68-point folders; an aflw21 folder gets the per-yaw table")
+    names = [n.strip() for n in args.landmarker.split(",") if n.strip()]
+    takes_model = model_takers(names, args.model)
+    detector = make_detector(args.detector) if args.box == "detect" else None
+    style = pick_style(args.data, args.style, names)
+    summaries = []
+    for landmarker in _landmarkers([(n, {}) for n in names], takes_model, args.model, style):
+        print(f"eval {landmarker.name} on {len(faces)} aflw21 faces ({args.split} part), box={args.box}", file=sys.stderr)
+        summaries.append(summarise_aflw(evaluate_aflw(Path(args.data), faces, landmarker, args.box, detector)))
+    print(format_aflw_table(summaries))
+    if args.json:
+        write_json(summaries, args.json)
     return 0

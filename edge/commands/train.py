@@ -23,6 +23,7 @@ TARGETS = Registry(
         "expressions": ("convert.signal_thresholds", "expression signal thresholds, calibrated on the data"),
         "masks": ("convert.masks", "procedurally drawn masks (glasses, moustache, hat)"),
         "clm": ("convert.patches.cli", "CLM patch experts and face score model"),
+        "teacher": ("convert.cnn.teacher", "dlib's 68 points on aflw21 and KDEF faces, gated, for the CNN (needs [peers])"),
         "cnn": ("convert.cnn.cli", "CNN landmark regressor"),
         "detector": ("convert.detector.cli", "learned face detector (`--detector cnn`), int8 TFLite"),
         "emotion": ("convert.emotion", "emotion classifier on shape parameters (KDEF + CK+)"),
