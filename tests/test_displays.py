@@ -96,9 +96,70 @@ def test_http_stream_and_stats():
         with urllib.request.urlopen(disp.where + "stats", timeout=5) as r:
             assert b"42.5" in r.read()
     finally:
-        t0 = time.monotonic()
+        closing = threading.Thread(target=disp.close)
+        closing.start()
+        closing.join(timeout=60)  # generous: a close that hangs fails, a slow machine does not
+        assert not closing.is_alive()
+    with pytest.raises(OSError):  # the server is gone, not just forgotten
+        urllib.request.urlopen(disp.where + "stats", timeout=5)
+
+
+def _mjpeg_parts(resp, n: int) -> list[bytes]:
+    """The first n JPEGs of a multipart/x-mixed-replace response (each part: headers, a blank line, the bytes)."""
+    parts: list[bytes] = []
+    while len(parts) < n:
+        line = resp.readline()
+        assert line, "the stream ended"
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+            assert resp.readline() in (b"\r\n", b"\n")
+            parts.append(resp.read(length))
+    return parts
+
+
+def test_http_two_clients_both_receive_live_frames():
+    """Two viewers of /stream.mjpg at once (a kiosk screen and a phone): each gets decodable live frames, not just
+    the headers."""
+    import http.client
+
+    disp = HttpDisplay(port=0)
+    disp.open()
+    stop = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        while not stop.is_set():
+            disp.show(test_pattern(i=i % 100))
+            i += 1
+            time.sleep(1 / 30)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    got: dict[int, list[bytes]] = {}
+    conns = [http.client.HTTPConnection("127.0.0.1", disp.port, timeout=60) for _ in range(2)]
+    try:
+        responses = []
+        for c in conns:
+            c.request("GET", "/stream.mjpg")
+            r = c.getresponse()
+            assert r.status == 200 and r.getheader("Content-Type").startswith("multipart/x-mixed-replace")
+            responses.append(r)
+        readers = [threading.Thread(target=lambda k=k, r=r: got.__setitem__(k, _mjpeg_parts(r, 4))) for k, r in enumerate(responses)]
+        for th in readers:
+            th.start()
+        for th in readers:
+            th.join(timeout=60)
+        assert disp.clients == 2  # both still connected while they read
+    finally:
+        stop.set()
+        for c in conns:
+            c.close()
         disp.close()
-        assert time.monotonic() - t0 < 2.0
+    assert sorted(got) == [0, 1], "a client received no frames"
+    for k, jpegs in got.items():
+        frames = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs]
+        assert all(f is not None and f.shape == (480, 640, 3) for f in frames), k
+        assert len({f.tobytes() for f in frames}) > 1, f"client {k} saw one frame over and over"
 
 
 def chromium() -> str | None:
