@@ -57,7 +57,8 @@ ALIASES = {"effects": "effect"}  # a list of effects reads better plural; the co
 
 @dataclass(frozen=True)
 class Emotion:
-    """The face's emotion: the most likely label and every label's probability (edge/emotion.py)."""
+    """The face's emotion (edge/emotion.py): the label shown (the --landmarks-out `label`: a class, or what the
+    emotion stage says when it is unsure) and every class's probability."""
 
     label: str
     scores: dict[str, float]

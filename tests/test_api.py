@@ -65,7 +65,8 @@ def test_faces_are_typed_and_render_draws_on_a_copy(clip):
         (face,) = faces
         assert face.box is not None and face.box.w > 10 and 0.0 <= face.score <= 1.0
         assert set(face.signals) >= {"blink", "smile"}
-        assert face.emotion is not None and face.emotion.label in face.emotion.scores
+        assert face.emotion is not None and isinstance(face.emotion.label, str) and face.emotion.label
+        assert face.emotion.scores and all(0.0 <= p <= 1.0 for p in face.emotion.scores.values())
         picture = tracker.render(image, faces)
         assert np.array_equal(image, before), "render() draws on a copy"
         assert picture.shape == image.shape and not np.array_equal(picture, image)

@@ -107,8 +107,8 @@ def test_no_feed_and_no_port_without_http_or_faces_feed(tmp_path):
 def test_only_pages_of_this_machine_may_read_the_feed(tmp_path, origin, allowed):
     from edge.displays.http import FeedServer
 
-    feed = FacesFeed(FeedServer("127.0.0.1", 0, None))  # type: ignore[arg-type]
-    feed.server.feed = feed
+    feed = FacesFeed()
+    feed.server = FeedServer("127.0.0.1", 0, feed)
     feed.open()
     try:
         got: dict = {}
