@@ -30,6 +30,7 @@ def clip() -> Path:
     return path
 
 
+@pytest.mark.data
 def test_api_points_equal_run_landmarks_out_on_the_same_video(clip, tmp_path):
     out = tmp_path / "run.jsonl"
     argv = ["run", "--source", f"file:{clip}", "--display", "none", "--frames", str(FRAMES), "--landmarker", "cnn",
@@ -53,6 +54,7 @@ def test_api_points_equal_run_landmarks_out_on_the_same_video(clip, tmp_path):
     assert sum(bool(line["faces"]) for line in lines) > FRAMES * 0.9, "the person is tracked through the clip"
 
 
+@pytest.mark.data
 def test_faces_are_typed_and_render_draws_on_a_copy(clip):
     cap = cv2.VideoCapture(str(clip))
     with FaceTracker(landmarker="cnn", effects=["caricature:1.5"], overlay="points") as tracker:

@@ -20,7 +20,10 @@ from test_kiosk_browser import Browser, chromium, wait_for
 from edge.config import RunConfig
 from edge.displays import HttpDisplay
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (make browser: apt-get install chromium)")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (make browser: apt-get install chromium)"),
+]
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
