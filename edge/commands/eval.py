@@ -13,6 +13,7 @@ from edge.detect import make_detector
 from edge.evaluate.harness import evaluate
 from edge.evaluate.report import OFFSET_HEADING, format_offset_table, format_table, plot_ced, summarise, write_json, write_predictions
 from edge.landmarks import make_landmarker
+from edge.landmarks.base import LANDMARKERS
 
 DEFAULT_DETECTOR = BY_KEY["detector"].default  # what `edgetrack run` uses unless told
 
@@ -81,13 +82,18 @@ def select_part(data: str, samples: list, part: str) -> tuple[list, str]:
     return chosen, f"the {part} part of the recorded identity split {split_path(data)} ({len(chosen)} of {len(samples)} faces)"
 
 
+def _takes_style(name: str) -> bool:
+    """The landmarker has annotation-style heads (its LANDMARKERS entry takes the style option)."""
+    return name in LANDMARKERS and "style" in LANDMARKERS.takes(name)
+
+
 def pick_style(data: str, style: str, names: list[str]) -> str:
     """The CNN head to score with: as asked, or (auto) the data folder's annotators' style, said in one line."""
     if style != "auto":
         return style
     found = style_of_folder(data)
     picked = found or DEFAULT_STYLE
-    if any(n.startswith("cnn") for n in names):
+    if any(_takes_style(n) for n in names):
         why = f"the annotators of {Path(data).name}" if found else f"{Path(data).name} is not a known annotation style, the default"
         print(f"cnn style: auto -> {picked} ({why})", file=sys.stderr)
     return picked
@@ -140,7 +146,7 @@ def _landmarkers(plan: list[tuple[str, dict]], takes_model: set[str], model: str
     """Each planned landmarker, built when its turn comes (one in memory at a time)."""
     for name, extra in plan:
         kwargs = {"model_path": model} if name in takes_model else extra
-        if name.startswith("cnn"):
+        if _takes_style(name):
             kwargs = {**kwargs, "style": style}
         yield make_landmarker(name, **kwargs)
 
