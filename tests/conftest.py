@@ -25,10 +25,19 @@ def w300() -> Path:
     return _data("300w-train")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_system_config(monkeypatch):
-    """Keep /etc/edgetrack/config.toml out of a test: a machine's own settings must not change what a test runs."""
+    """Keep /etc/edgetrack/config.toml out of every test: a machine's own settings (a device's kiosk config) must not
+    change what a test runs. Autouse, so no test module can forget it; naming it as well does no harm."""
     monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
+
+
+@pytest.fixture(scope="session")
+def rolling():
+    """The synthetic face rolling its head to +-45 degrees with fast turns (frames can be drawn in any order)."""
+    from edge.synth import SyntheticFace
+
+    return SyntheticFace(640, 480, seed=0, scenario="roll")
 
 
 @pytest.fixture

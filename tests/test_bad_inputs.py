@@ -11,18 +11,12 @@ import time
 from pathlib import Path
 
 import cv2
-import pytest
 
 from edge.cli import main
 from edge.sources import ImageFolderSource
 from edge.synth.render import SyntheticFace
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
 
 
 def _photos(folder: Path, sizes: list[tuple[int, int]]) -> list[Path]:

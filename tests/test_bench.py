@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 
-import cv2
-import numpy as np
-import pytest
+from media import blank_video
 
 from edge.cli import main
 from edge.service.runtime import STAGES
 
 
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
 def test_bench_json_has_fps_and_every_stage(tmp_path, capsys):
-    video = tmp_path / "v.avi"
-    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
-    for i in range(40):
-        w.write(np.full((240, 320, 3), 3 * i, np.uint8))
-    w.release()
+    video = blank_video(tmp_path / "v.avi", 40, fps=30, first=0, step=3)
     out = tmp_path / "b.json"
     assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--warmup", "5", "--landmarker", "mean", "--json", str(out)]) == 0
     rep = json.loads(out.read_text())
@@ -35,10 +24,7 @@ def test_bench_json_has_fps_and_every_stage(tmp_path, capsys):
 
 
 def test_bench_counts_short_sources(tmp_path):
-    video = tmp_path / "v.avi"
-    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
-    w.write(np.zeros((48, 64, 3), np.uint8))
-    w.release()
+    video = blank_video(tmp_path / "v.avi", 1, size=(64, 48), fps=30, first=0)
     assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--landmarker", "mean"]) == 2
 
 

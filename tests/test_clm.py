@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from media import textured
 
 from convert.patches.data import WindowSet
 from convert.patches.train import logistic_regression, patch_samples, train_blend, train_mosse_experts, train_patch_experts
@@ -211,18 +212,16 @@ def test_compound_preprocessing_stacks_channels():
         normalise_windows(wins, "raw+hog")
 
 
-def _textured(seed: int = 0, size: int = 80) -> np.ndarray:
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    return cv2.GaussianBlur(rng.normal(0, 1, (size, size)), (0, 0), 1.5).astype(np.float32)
+def _texture(seed: int = 0, size: int = 80) -> np.ndarray:
+    """A float picture with detail everywhere (the shared texture, 0..1)."""
+    return textured(seed, size, 1.5).astype(np.float32) / 255.0
 
 
 @pytest.mark.parametrize("shift", [(3, -2), (-5, 4), (0, 0)])
 def test_mosse_recovers_a_known_shift(shift):
     """Trained on a patch centred on a point, MOSSE finds the point in a patch cut `shift` px away: the peak of one
     correlation within 1 px, and re-centring (a second look from there) within 0.2 px."""
-    img = _textured()
+    img = _texture()
     p, c = 21, 40
     m = Mosse.train(img[c - p // 2 : c + p // 2 + 1, c - p // 2 : c + p // 2 + 1], sigma=1.0, lam=0.1)
     x0, y0 = c - shift[0], c - shift[1]  # the point lies `shift` px from this patch's centre
@@ -239,7 +238,7 @@ def test_mosse_trained_on_offset_windows_and_its_kernel_peaks_at_the_point():
     """Whole windows with the point off-centre train the filter; its P x P sliding kernel peaks on the point."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    img = _textured(2, 120)
+    img = _texture(2, 120)
     rng = np.random.default_rng(3)
     c, w, p = 60, 21, 11
     offs = rng.integers(-4, 5, size=(30, 2))

@@ -7,12 +7,13 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="CNN training needs the workstation stack: pip install 'edgetrack[convert]'")
 
+from media import face_points  # noqa: E402
+
 from convert.cnn.data import Augment, FaceCache, augmented_batch, plain_batch  # noqa: E402
 from convert.cnn.loss import wing_loss  # noqa: E402
 from convert.cnn.model import LandmarkNet, count_params  # noqa: E402
 from edge.cnn.crop import FILL  # noqa: E402
 from edge.landmarks68 import FLIP_PERMUTATION  # noqa: E402
-from tests.test_cnn_runtime import _face  # noqa: E402
 
 
 def test_wing_loss_shape():
@@ -41,7 +42,7 @@ def test_model_output_and_budget():
 def _dot_cache(size: int = 32) -> FaceCache:
     """Two cached 'faces': black squares with a white dot at the nose tip (point 30)."""
     c = int(round(1.6 * size))
-    pts = _face(scale=size * FILL, centre=((c - 1) / 2, (c - 1) / 2))
+    pts = face_points(scale=size * FILL, centre=((c - 1) / 2, (c - 1) / 2))
     images = np.zeros((2, c, c), np.uint8)
     x, y = np.round(pts[30]).astype(int)
     images[:, y - 1 : y + 2, x - 1 : x + 2] = 255

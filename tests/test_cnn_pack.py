@@ -7,11 +7,12 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="CNN training needs the workstation stack: pip install 'edgetrack[convert]'")
 
+from media import face_points  # noqa: E402
+
 from convert.cnn.data import FaceCache, plain_batch  # noqa: E402
 from convert.cnn.pack import load_pack, save_pack  # noqa: E402
 from convert.cnn.train import TrainConfig, resolve_device, train  # noqa: E402
 from edge.cnn.crop import FILL  # noqa: E402
-from tests.test_cnn_runtime import _face  # noqa: E402
 
 
 def _faces(n: int, size: int = 32, seed: int = 0) -> FaceCache:
@@ -21,7 +22,9 @@ def _faces(n: int, size: int = 32, seed: int = 0) -> FaceCache:
     yy, xx = np.mgrid[:c, :c]
     images, points = [], []
     for _ in range(n):
-        pts = _face(scale=size * FILL * rng.uniform(0.9, 1.1), centre=((c - 1) / 2 + rng.normal(0, 1), (c - 1) / 2 + rng.normal(0, 1)))
+        pts = face_points(
+            scale=size * FILL * rng.uniform(0.9, 1.1), centre=((c - 1) / 2 + rng.normal(0, 1), (c - 1) / 2 + rng.normal(0, 1))
+        )
         centre = pts.mean(0)
         img = 60 + 150 * np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * (0.3 * c) ** 2))
         for eye in (pts[36:42].mean(0), pts[42:48].mean(0)):

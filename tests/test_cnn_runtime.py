@@ -5,19 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from media import face_points
 
 from edge.cnn.crop import FILL, crop_from_box, crop_from_points, decode_points, encode_points, eye_angle, normalise, warp_crop
-from edge.geometry import Box, Similarity
+from edge.geometry import Box
 from edge.paths import models_dir
-from edge.shape_model import ShapeModel
 
 VARIANTS = ("float32", "float16", "int8")
-
-
-def _face(scale: float = 80.0, angle: float = 0.0, centre=(120.0, 100.0)) -> np.ndarray:
-    mean = ShapeModel.load().mean
-    mean = mean / np.ptp(mean, axis=0).mean()
-    return Similarity(scale * np.cos(angle), scale * np.sin(angle), *centre).apply(mean).astype(np.float32)
 
 
 def _model_file(variant: str):
@@ -28,30 +22,30 @@ def _model_file(variant: str):
 
 
 def test_encode_decode_round_trip_and_fill():
-    pts = _face(angle=0.3)
+    pts = face_points(angle=0.3)
     for spec in (crop_from_box(Box.around(pts)), crop_from_points(pts)):
         enc = encode_points(pts, spec, 64)
         assert np.allclose(decode_points(enc.ravel(), spec, 64), pts, atol=1e-3)
     # the upright tracking crop of an upright face puts the landmark box at FILL of the crop, centred
-    enc = encode_points(_face(), crop_from_points(_face()), 64)
+    enc = encode_points(face_points(), crop_from_points(face_points()), 64)
     assert np.ptp(enc, axis=0).mean() == pytest.approx(FILL * 64 / 63, rel=1e-3)
     assert (enc.min(0) + enc.max(0)) / 2 == pytest.approx([0.5, 0.5], abs=1e-3)
 
 
 def test_tracking_crop_levels_the_eye_line():
     for angle in (-0.6, 0.0, 0.4):
-        pts = _face(angle=angle)
+        pts = face_points(angle=angle)
         spec = crop_from_points(pts)
-        assert spec.angle == pytest.approx(eye_angle(_face()) + angle, abs=1e-6)
+        assert spec.angle == pytest.approx(eye_angle(face_points()) + angle, abs=1e-6)
         enc = encode_points(pts, spec, 64)
         assert abs(eye_angle(enc)) < 1e-6
         # same face turned or not: the same crop coordinates
-        assert np.allclose(enc, encode_points(_face(), crop_from_points(_face()), 64), atol=1e-4)
+        assert np.allclose(enc, encode_points(face_points(), crop_from_points(face_points()), 64), atol=1e-4)
 
 
 def test_warp_crop_puts_frame_pixels_where_the_points_say():
     frame = np.zeros((240, 320, 3), np.uint8)
-    pts = _face(angle=0.35)
+    pts = face_points(angle=0.35)
     x, y = np.round(pts[30]).astype(int)
     frame[y - 2 : y + 3, x - 2 : x + 3] = 255  # a bright dot on the nose tip
     spec = crop_from_points(pts)
@@ -74,7 +68,7 @@ def test_committed_model_runs_and_agrees_with_float32(variant):
         assert m.input_dtype == np.int8
     frame = np.zeros((240, 320, 3), np.uint8)
     frame[:] = np.random.default_rng(0).integers(0, 255, (240, 320, 1), dtype=np.uint8)
-    x = normalise(warp_crop(frame, crop_from_points(_face()), s))[None]
+    x = normalise(warp_crop(frame, crop_from_points(face_points()), s))[None]
     out, out_ref = m.run(x)[0], ref.run(x)[0]
     assert out.shape[0] == 1 and out.shape[1] % 136 == 0 and out.dtype == np.float32 and np.all(np.isfinite(out))
     assert np.abs(out - out_ref).max() < (0.05 if variant == "int8" else 0.005)
@@ -87,7 +81,7 @@ def test_cnn_landmarker_fit_and_track_on_a_frame():
     _model_file("int8")
     lm = make_landmarker("cnn")
     frame = np.full((240, 320, 3), 90, np.uint8)
-    pts = _face()
+    pts = face_points()
     res = lm.fit(frame, Box.around(pts))
     assert res.points.shape == (68, 2) and res.points.dtype == np.float32
     # whatever it sees, the points stay in the crop around the box
@@ -136,7 +130,7 @@ def test_cnn_clm_refines_the_cnn_points():
     lm = make_landmarker("cnn+clm")
     rng = np.random.default_rng(3)
     frame = rng.integers(60, 120, (240, 320, 3), dtype=np.uint8)
-    pts = _face()
+    pts = face_points()
     res = lm.fit(frame, Box.around(pts))
     assert res.points.shape == (68, 2) and np.all(np.isfinite(res.points))
     first = lm.cnn.fit(frame, Box.around(pts)).points

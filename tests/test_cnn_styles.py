@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import textured
 
 from edge.cnn.styles import STYLES, head_layout, style_index, style_of_folder
 
@@ -33,18 +34,12 @@ def test_eval_auto_style_follows_the_folder(capsys):
     assert pick_style("../shared/data/ytf68", "300w", ["cnn"]) == "300w"
 
 
-def _textured(seed: int, size: int = 160) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = cv2.GaussianBlur(rng.integers(0, 255, (size, size), dtype=np.uint8), (0, 0), 2.0)
-    return cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
-
-
 def test_pair_flow_recovers_a_known_shift_and_trusts_it():
     pytest.importorskip("torch", reason="the registration loss trains with torch: pip install 'edgetrack[convert]'")
     from convert.cnn.registration import FLOW_SCALE, pair_from_frames
     from edge.cnn.crop import CropSpec
 
-    a = _textured(0)
+    a = textured(0, 160, 2.0)
     b = np.roll(a, (2, 3), axis=(0, 1))  # content moves 3 px right, 2 px down in the frame
     spec = CropSpec(80.0, 80.0, 96.0, 0.0)  # 96 frame px -> 48 crop px: the shift halves
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
@@ -75,7 +70,7 @@ def test_pair_batch_mirrors_the_flow_with_the_pixels():
     pytest.importorskip("torch", reason="the registration loss trains with torch: pip install 'edgetrack[convert]'")
     from convert.cnn.registration import VideoPairs, pair_batch
 
-    crops = np.stack([np.stack([_textured(1, 16), _textured(2, 16)])])
+    crops = np.stack([np.stack([textured(1, 16, 2.0), textured(2, 16, 2.0)])])
     flows = np.zeros((1, 2, 8, 8, 2), np.float16)
     flows[0, 0, :, :4, 0] = 1.0  # the image-left half moves right
     flows[0, 1, :, :4, 0] = -1.0

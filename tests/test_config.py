@@ -16,11 +16,6 @@ from edge.config import OPTIONS, RunConfig
 EDGE = Path(__file__).resolve().parents[1] / "edge"
 
 
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
 def test_run_config_has_one_typed_field_per_option():
     fields = {f.name: f for f in dataclasses.fields(RunConfig)}
     assert list(fields) == [o.key for o in OPTIONS] + ["config_path"]

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from media import val_samples
 
-from edge.data import load_dataset, load_image, load_or_make_split, match_detection
+from edge.data import load_image, match_detection
 from edge.detect import available_detectors, make_detector
 from edge.detect.haar import BoxMapping
 from edge.geometry import Box
@@ -29,15 +30,10 @@ def test_box_mapping_recovers_a_known_mapping():
     np.testing.assert_allclose([fit.dx, fit.dy, fit.sw, fit.sh], [0.02, 0.15, 0.85, 0.8], atol=1e-9)
 
 
-def _val(folder, n):
-    samples, _ = load_dataset(folder, quiet=True)
-    return load_or_make_split(folder, samples).select(samples, "val")[:n]
-
-
 def test_haar_finds_real_faces_and_the_mapping_fits_them(ytf68):
     det = make_detector("haar")
     found, ious = 0, []
-    for s in _val(ytf68, 60):
+    for s in val_samples(ytf68, 60):
         truth = Box.around(s.points)
         best = match_detection(det.detect(load_image(s.image_path), max_faces=5), truth)
         if best is not None:
@@ -50,7 +46,7 @@ def test_haar_finds_real_faces_and_the_mapping_fits_them(ytf68):
 def test_several_faces_in_one_frame(ytf68):
     det = make_detector("haar")
     faces = []
-    for s in _val(ytf68, 40):
+    for s in val_samples(ytf68, 40):
         img = load_image(s.image_path)
         if det.detect(img):
             faces.append(cv2_resize(img, 200))

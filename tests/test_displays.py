@@ -4,7 +4,6 @@ SDL with the dummy driver, video files, overlays."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -13,6 +12,7 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
+from media import chromium
 
 from edge.displays import FbGeometry, FramebufferDisplay, HttpDisplay, VideoFileDisplay, draw_overlay, make_display, read_geometry
 from edge.displays.fb import convert
@@ -160,13 +160,6 @@ def test_http_two_clients_both_receive_live_frames():
         frames = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs]
         assert all(f is not None and f.shape == (480, 640, 3) for f in frames), k
         assert len({f.tobytes() for f in frames}) > 1, f"client {k} saw one frame over and over"
-
-
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 @pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (apt-get install -y chromium)")

@@ -57,7 +57,6 @@ def test_run_without_the_detector_model_stops_with_one_line(tmp_path, capsys, mo
     for name in ("shape_model.npz", "mean_face.png", "mean_face.json", "box_mapping.json"):
         shutil.copy(model_path(name), models / name)
     monkeypatch.setenv("EDGETRACK_MODELS", str(models))
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
     rc = cli_main(["run", "--source", "synthetic", "--display", "none", "--frames", "2", "--landmarker", "mean", "--detector", "cnn"])
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "detector" in ln]
@@ -158,13 +157,6 @@ def shipped():
     if not model_path("detector_int8.tflite").is_file():
         pytest.skip("models/detector_int8.tflite is not built; `make models` (edgetrack train detector) makes it")
     return make_detector("cnn")
-
-
-@pytest.fixture(scope="module")
-def rolling():
-    from edge.synth import SyntheticFace
-
-    return SyntheticFace(640, 480, seed=0, scenario="roll")
 
 
 def test_shipped_detector_finds_a_tilted_face_and_its_roll(shipped, rolling):

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_kiosk_browser import Browser, chromium, wait_for
+from media import Browser, chromium, wait_for
 
 from edge.config import RunConfig
 from edge.displays import HttpDisplay

@@ -8,163 +8,19 @@ The DevTools client is a few lines of stdlib websocket; everything stays on 127.
 from __future__ import annotations
 
 import base64
-import json
-import os
-import shutil
-import signal
-import socket
-import struct
-import subprocess
 import threading
 import time
-import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from media import Browser, DevTools, chromium, wait_for
 
 from edge.displays import HttpDisplay
-
-
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (make browser: apt-get install chromium)")
 
 
-class DevTools:
-    """Just enough of a websocket client for DevTools calls: text frames out (masked), replies in."""
-
-    def __init__(self, ws_url: str, timeout: float = 10.0) -> None:
-        u = urllib.parse.urlparse(ws_url)
-        assert u.hostname == "127.0.0.1", ws_url
-        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("DevTools closed the websocket handshake")
-            head += chunk
-        head, self.buf = head.split(b"\r\n\r\n", 1)
-        assert b" 101 " in head.split(b"\r\n", 1)[0], head
-        self.next_id = 0
-
-    def _send(self, opcode: int, payload: bytes) -> None:
-        n = len(payload)
-        if n < 126:
-            size = bytes([0x80 | n])
-        elif n < 65536:
-            size = bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            size = bytes([0x80 | 127]) + struct.pack(">Q", n)
-        mask = os.urandom(4)
-        body = (np.frombuffer(payload, np.uint8) ^ np.resize(np.frombuffer(mask, np.uint8), n)).tobytes()
-        self.sock.sendall(bytes([0x80 | opcode]) + size + mask + body)
-
-    def _read(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("DevTools closed the websocket")
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def _message(self) -> dict:
-        parts = []
-        while True:
-            b0, b1 = self._read(2)
-            n = b1 & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._read(8))[0]
-            payload = self._read(n)  # server frames are not masked
-            opcode = b0 & 0x0F
-            if opcode == 9:
-                self._send(10, payload)  # ping -> pong
-                continue
-            if opcode == 8:
-                raise ConnectionError("DevTools closed the websocket")
-            parts.append(payload)
-            if b0 & 0x80:
-                return json.loads(b"".join(parts))
-
-    def call(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self._send(1, json.dumps({"id": self.next_id, "method": method, "params": params}).encode())
-        while True:
-            msg = self._message()
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg["result"]
-
-    def evaluate(self, js: str):
-        return self.call("Runtime.evaluate", expression=js, returnByValue=True)["result"].get("value")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class Browser:
-    """Headless Chromium on a page, its DevTools on a port it picks itself (read from DevToolsActivePort)."""
-
-    def __init__(self, url: str, profile: Path, width: int, height: int, deadline: float) -> None:
-        args = [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-                "--hide-scrollbars", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-                f"--user-data-dir={profile}", f"--window-size={width},{height}", url]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                     env=dict(os.environ, HOME=str(profile)))  # fmt: skip
-        port_file = profile / "DevToolsActivePort"
-        port = wait_for(lambda: port_file.is_file() and port_file.read_text().split("\n", 1)[0].strip(), deadline, "DevTools port")
-        base = f"http://127.0.0.1:{int(port)}"
-
-        def page_ws():
-            with urllib.request.urlopen(base + "/json/list", timeout=2) as r:
-                pages = [t for t in json.load(r) if t.get("type") == "page"]
-            return pages[0]["webSocketDebuggerUrl"] if pages else None
-
-        self.devtools = DevTools(wait_for(page_ws, deadline, "a DevTools page target"))
-
-    def close(self) -> None:
-        try:
-            self.devtools.close()
-        finally:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)  # Chromium and the helpers it started, by its own group id
-                self.proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-
-
-def wait_for(fn, deadline: float, what: str, pause: float = 0.1):
-    """fn() until it gives something truthy; a failure names what never came (no timing is asserted)."""
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except (OSError, ValueError, ConnectionError):
-            last = None
-        if last:
-            return last
-        time.sleep(pause)
-    raise AssertionError(f"{what} never came (last seen: {last!r})")
-
-
-# the page's <img> drawn on a canvas: size, the corner colour (which server) and the centre (which frame)
 PROBE = """(() => {
   const v = document.getElementById('v');
   if (!v || !v.complete || !v.naturalWidth) return null;

@@ -13,11 +13,6 @@ from edge.paths import models_dir
 from edge.tracking import pick_landmarker
 
 
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
 def _run(args, capsys):
     rc = main(["run", "--source", "synthetic:still", "--frames", "3", "--display", "none", *args])
     return rc, capsys.readouterr().err

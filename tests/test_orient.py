@@ -10,6 +10,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from media import write_video
 
 from edge import config
 from edge.cli import main
@@ -18,11 +19,6 @@ from edge.sources.base import Frame, Source
 from edge.sources.orient import Orientation
 
 ALL = [(m, r) for r in (0, 90, 180, 270) for m in (False, True)]
-
-
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
 
 
 def reference(image: np.ndarray, mirror: bool, rotate: int) -> np.ndarray:
@@ -107,10 +103,7 @@ def test_sideways_camera_landmarks_out_in_shown_coordinates(tmp_path, mirror, ro
     tracks the upright face and --landmarks-out and the video hold the upright picture's coordinates."""
     frames = synthetic(30)
     filmed = tmp_path / "camera.avi"
-    writer = cv2.VideoWriter(str(filmed), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 640))  # the camera's picture is portrait
-    for img, _ in frames:
-        writer.write(camera_view(img, mirror, rotate))
-    writer.release()
+    write_video(filmed, (camera_view(img, mirror, rotate) for img, _ in frames))  # the camera's picture is portrait
     out, video = tmp_path / "lm.jsonl", tmp_path / "shown.avi"
     argv = ["run", "--source", f"file:{filmed}", "--display", f"file:{video}", "--overlay", "none",
             "--rotate", str(rotate), "--landmarks-out", str(out)] + (["--mirror"] if mirror else [])  # fmt: skip

@@ -24,11 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["--landmarker", "mean", "--width", "320", "--height", "240"]
 
 
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -1,15 +1,11 @@
 import numpy as np
 import pytest
+from media import val_samples
 
-from edge.data import load_dataset, load_image, load_or_make_split
+from edge.data import load_image
 from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
 from edge.landmarks import make_landmarker
-
-
-def _val(folder, n):
-    samples, _ = load_dataset(folder, quiet=True)
-    return load_or_make_split(folder, samples).select(samples, "val")[:n]
 
 
 @pytest.mark.parametrize("name,module", [("dlib", "dlib"), ("mediapipe", "mediapipe")])
@@ -17,7 +13,7 @@ def test_peer_landmarkers_find_real_faces(name, module, ytf68):
     pytest.importorskip(module, reason=f"the {name} peer needs the [peers] extra")
     lm = make_landmarker(name)
     errs = []
-    for s in _val(ytf68, 30):
+    for s in val_samples(ytf68, 30):
         res = lm.fit(load_image(s.image_path), Box.around(s.points))
         if np.all(np.isfinite(res.points)):
             errs.append(nme_interocular(res.points, s.points))
@@ -25,5 +21,5 @@ def test_peer_landmarkers_find_real_faces(name, module, ytf68):
     assert np.median(errs) < 0.10
     # and it beats the floor by far
     floor = make_landmarker("mean")
-    mean_errs = [nme_interocular(floor.fit(None, Box.around(s.points)).points, s.points) for s in _val(ytf68, 30)]
+    mean_errs = [nme_interocular(floor.fit(None, Box.around(s.points)).points, s.points) for s in val_samples(ytf68, 30)]
     assert np.median(errs) < 0.6 * np.median(mean_errs)

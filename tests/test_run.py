@@ -17,31 +17,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media import blank_video
+from media import blank_video, synthetic_video
 
 from edge import config
 from edge.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
-
-
-def synth_video(path: Path, n: int = 40) -> tuple[Path, list]:
-    from edge.synth import SyntheticFace
-
-    synth = SyntheticFace(640, 480, seed=0, scenario="default")
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
-    truths = []
-    for i in range(n):
-        frame, t = synth.render(i)
-        w.write(frame)
-        truths.append(t)
-    w.release()
-    return path, truths
 
 
 def one_line_error(capsys, argv: list[str]) -> str:
@@ -102,7 +83,7 @@ def test_landmarks_out_has_a_line_for_every_frame(tmp_path, capsys):
 
 
 def test_tracks_a_real_video_file(tmp_path):
-    video, truths = synth_video(tmp_path / "face.avi", 40)
+    video, truths = synthetic_video(tmp_path / "face.avi", 40)
     out = tmp_path / "x.jsonl"
     assert main(["run", "--source", f"file:{video}", "--display", "none", "--landmarks-out", str(out)]) == 0
     lines = [json.loads(ln) for ln in out.read_text().splitlines()]

@@ -16,9 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pytest
+from media import blank_video
 
 from edge.config import BY_KEY, _flatten, coerce, load_file
 from edge.displays import HttpDisplay, is_loopback, make_display
@@ -79,19 +78,10 @@ def test_gone_systemd_never_raises(tmp_path):
     n.close()
 
 
-def write_video(path: Path, n: int = 30) -> Path:
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
-    for i in range(n):
-        img = np.full((240, 320, 3), 40 + i * 3, np.uint8)
-        w.write(img)
-    w.release()
-    return path
-
-
 def test_run_under_fake_systemd_stops_on_sigterm_within_the_units_stop_timeout(tmp_path):
     """READY, WATCHDOG and STATUS reach the notify socket; SIGTERM stops the run cleanly before systemd would kill it
     (the unit's TimeoutStopSec; 2 s was asserted before and failed on a busy machine)."""
-    video = write_video(tmp_path / "loop.avi")
+    video = blank_video(tmp_path / "loop.avi", 30, fps=30, first=40, step=3)
     sock = listen(tmp_path / "notify")
     env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="400000", EDGETRACK_NO_SYSTEM_CONFIG="1")
     env.pop("WATCHDOG_PID", None)

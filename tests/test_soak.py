@@ -6,8 +6,7 @@ from __future__ import annotations
 from edge import config
 
 
-def test_short_soak_survives_camera_dropouts(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
+def test_short_soak_survives_camera_dropouts():
     import argparse
 
     from edge.evaluate.soak import soak

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import numbered_frame, read_index, write_video
 
 from edge.evaluate.flaky import FlakySource
 from edge.sources import (
@@ -23,19 +24,6 @@ from edge.sources import (
 )
 
 
-def numbered_frame(i: int, w: int = 160, h: int = 120) -> np.ndarray:
-    """A frame whose index can be read back from its pixels even after lossy video coding."""
-    img = np.zeros((h, w, 3), np.uint8)
-    img[:, :, 0] = (i % 36) * 7
-    img[:, :, 1] = (i // 36) * 7 % 256
-    return img
-
-
-def read_index(img: np.ndarray) -> int:
-    b, g = float(img[:, :, 0].mean()), float(img[:, :, 1].mean())
-    return int(round(b / 7)) + 36 * int(round(g / 7))
-
-
 def _poll(done, deadline_s: float = 60.0) -> None:
     """Wait until `done()` holds; the deadline is generous (it only stops a hang), so a busy machine cannot fail it."""
     end = time.monotonic() + deadline_s
@@ -44,17 +32,13 @@ def _poll(done, deadline_s: float = 60.0) -> None:
         time.sleep(0.01)
 
 
-def write_video(path: Path, n: int, fps: float = 30.0) -> Path:
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
-    for i in range(n):
-        w.write(numbered_frame(i))
-    w.release()
-    return path
+def numbered_video(path: Path, n: int) -> Path:
+    return write_video(path, (numbered_frame(i) for i in range(n)))
 
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory) -> Path:
-    return write_video(tmp_path_factory.mktemp("src") / "clip.avi", 60)
+    return numbered_video(tmp_path_factory.mktemp("src") / "clip.avi", 60)
 
 
 def test_file_source_gives_every_frame_in_order(video):
@@ -131,7 +115,7 @@ def test_camera_that_is_not_there_yet_is_opened_when_it_appears(tmp_path):
         _poll(lambda: feed.stats.failures >= 2)
         with pytest.raises(TimeoutError):
             feed.get(timeout=0.05)
-        write_video(tmp_path / "tmp.avi", 30).rename(path)
+        numbered_video(tmp_path / "tmp.avi", 30).rename(path)
         frame = feed.get(timeout=3.0)
         assert frame is not None
     finally:
@@ -140,7 +124,7 @@ def test_camera_that_is_not_there_yet_is_opened_when_it_appears(tmp_path):
 
 def test_camera_that_disappears_is_reopened(tmp_path):
     """The file is deleted while being read as a live camera; when it comes back, frames flow again."""
-    path = write_video(tmp_path / "cam.avi", 30)
+    path = numbered_video(tmp_path / "cam.avi", 30)
     backup = tmp_path / "cam.bak"
     backup.write_bytes(path.read_bytes())
     src = VideoFileSource(path)

@@ -3,9 +3,9 @@
 import json
 from types import SimpleNamespace
 
-import cv2
 import numpy as np
 import pytest
+from media import synthetic_video
 
 from edge.cli import main
 from edge.data import video_clips
@@ -16,11 +16,6 @@ from edge.shape_model import ShapeModel
 
 VIDEOS = data_root() / "videos"
 needs_videos = pytest.mark.skipif(not VIDEOS.is_dir(), reason=f"video clips {VIDEOS} are absent (set EDGETRACK_DATA or add ../shared/data)")
-
-
-@pytest.fixture(autouse=True)
-def no_system_config(monkeypatch):
-    monkeypatch.setenv("EDGETRACK_NO_SYSTEM_CONFIG", "1")
 
 
 def _path(n: int, iod: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
@@ -166,14 +161,7 @@ def test_the_recorded_split_covers_the_real_clips():
 
 
 def _synthetic_video(path, n=45):
-    from edge.synth import SyntheticFace
-
-    synth = SyntheticFace(320, 240, seed=0, scenario="default")
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 240))
-    for i in range(90, 90 + n):  # a moving stretch of the script
-        w.write(synth.render(i)[0])
-    w.release()
-    return path
+    return synthetic_video(path, n, 320, 240, start=90)[0]  # a moving stretch of the script
 
 
 def test_stability_command_on_a_synthetic_clip(tmp_path, capsys):

@@ -115,13 +115,6 @@ def test_the_landmarkers_face_score_judges_first():
 # ---- the synthetic face rolling its head ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rolling():
-    from edge.synth import SyntheticFace
-
-    return SyntheticFace(640, 480, seed=0, scenario="roll")
-
-
 def _tilted_frame(synth, at_least_deg: float = 38.0) -> int:
     for i in range(0, synth.period, 5):
         if abs(np.rad2deg(roll(synth.truth(i)[0].points))) >= at_least_deg:
