@@ -1,18 +1,25 @@
-"""Emotion from the 68 points: a logistic regression on the shape model's parameters (as clmtrackr's).
+"""Emotion from the 68 points: a calibrated logistic regression on expression measures that carry across faces.
 
-Features of one face: its similarity-normalised PCA shape parameters in standard deviations
-(`ShapeModel.fit`), plus the raw expression measures of edge/signals.py (eye openings, lip gap,
-mouth width and corner lift, brow height). Two heads, trained by `edgetrack train emotion`
-(convert/emotion.py) and shipped in models/emotion.json:
+Features of one face (`face_features`, the blocks a model names):
+* `ratios`: ratios and angles of the points (edge/emotion_features.py: eyelid opening over eye
+  width, lip-corner lift over mouth width, brow height over eye width, ...), which depend little
+  on a face's build, its landmarker or its annotators (issue 22);
+* `shape`: the similarity-normalised PCA shape parameters in standard deviations and `signals`:
+  the raw measures of edge/signals.py (the model shipped before issue 22; still loadable, so it can
+  be scored against the new one).
 
+Two heads, trained by `edgetrack train emotion` (convert/emotion.py), shipped in models/emotion.json:
 * `absolute`: the face's own features (a face never seen before);
 * `relative`: the features minus the same person's neutral (a per-person baseline), which takes
-  away what is that person's face rather than their expression.
+  away what is that person's face (and their landmarker's style) rather than their expression.
+Each head carries a temperature fitted on faces of people it was not trained on, so its scores are
+probabilities; a face whose top probability is under the model's `uncertain_below` is labelled
+"uncertain" instead of with a confident wrong guess (its scores still say what it leaned to).
 
 At run time the baseline is the track's running median of its features (`NeutralBaseline`):
 people look neutral most of the time, so the median of the last seconds is their resting face;
 until a track has enough samples the absolute head answers. `EmotionStage` keeps one baseline
-per track and puts `{"label", "scores"}` on each `TrackedFace`.
+per track and puts `{"label", "scores", "head"}` on each `TrackedFace`.
 
 The model also carries one direction per expression in shape-parameter space (the mean change
 from a person's neutral to that expression), which `--effect express` moves faces along.
@@ -30,6 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.emotion_features import RATIO_FEATURES, ratio_features
+from edge.emotion_metrics import format_scores, scores  # noqa: F401  (re-exported: callers score through edge.emotion)
 from edge.faces import TrackedFace
 from edge.geometry import Box
 from edge.paths import model_path, require_file
@@ -38,8 +47,10 @@ from edge.signals import raw_measures
 
 MODEL_FILE = "emotion.json"
 LABELS = ("anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+UNCERTAIN = "uncertain"  # the label of a face whose top probability is under the model's uncertain_below
 # the raw measures of edge.signals used as features (roll and yaw are pose, not expression)
 SIGNAL_FEATURES = ("ear_left", "ear_right", "mouth_gap", "mouth_width", "mouth_lift", "brow")
+FEATURE_BLOCKS = ("ratios", "shape", "signals")
 # one Procrustes alignment to the mean, then the projection: the modes are orthogonal to the similarity
 # directions, so more alternations change the parameters by ~1e-15 (and cost 2.5x)
 SHAPE_FIT_ITERATIONS = 1
@@ -51,14 +62,42 @@ def shape_fingerprint(model: ShapeModel) -> str:
     return hashlib.sha1(np.ascontiguousarray(model.components, dtype=np.float32).tobytes()).hexdigest()[:12]
 
 
-def face_features(points: np.ndarray, model: ShapeModel, signals: bool = True) -> np.ndarray:
-    """Feature vector of one face (68, 2): shape parameters in standard deviations [+ the signal measures]."""
-    _, params = model.fit(np.asarray(points, dtype=np.float64), n_iter=SHAPE_FIT_ITERATIONS)
-    z = params / np.sqrt(model.eigenvalues)
-    if not signals:
-        return z
-    m = raw_measures(points)
-    return np.concatenate([z, [m[k] for k in SIGNAL_FEATURES]])
+def check_blocks(blocks: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The feature blocks, checked: a misspelt name is one line, not a model with missing features."""
+    blocks = tuple(blocks)
+    bad = [b for b in blocks if b not in FEATURE_BLOCKS]
+    if bad or not blocks:
+        raise ValueError(f"emotion features {', '.join(bad) or '(none)'}: unknown; use some of {', '.join(FEATURE_BLOCKS)}")
+    return blocks
+
+
+def feature_names(blocks: tuple[str, ...], model: ShapeModel) -> list[str]:
+    """One name per feature, in the order `face_features` returns them."""
+    names: list[str] = []
+    for b in blocks:
+        names += (
+            list(RATIO_FEATURES)
+            if b == "ratios"
+            else [f"shape{i}" for i in range(model.n_params)]
+            if b == "shape"
+            else list(SIGNAL_FEATURES)
+        )
+    return names
+
+
+def face_features(points: np.ndarray, model: ShapeModel, blocks: tuple[str, ...] = ("ratios",)) -> np.ndarray:
+    """Feature vector of one face (68, 2): the named blocks, concatenated."""
+    parts = []
+    for b in blocks:
+        if b == "ratios":
+            parts.append(ratio_features(points))
+        elif b == "shape":
+            _, params = model.fit(np.asarray(points, dtype=np.float64), n_iter=SHAPE_FIT_ITERATIONS)
+            parts.append(params / np.sqrt(model.eigenvalues))
+        else:
+            m = raw_measures(points)
+            parts.append(np.array([m[k] for k in SIGNAL_FEATURES]))
+    return np.concatenate(parts)
 
 
 def fit_still(image: np.ndarray, detector, landmarker, pad: float = STILL_PAD) -> tuple[np.ndarray, bool]:
@@ -74,48 +113,45 @@ def fit_still(image: np.ndarray, detector, landmarker, pad: float = STILL_PAD) -
     return points, bool(boxes)
 
 
-def scores(y: np.ndarray, pred: np.ndarray, classes: tuple[str, ...] | list[str]) -> dict:
-    """Accuracy, per-class recall and the confusion matrix (rows: truth, columns: predicted) of label indices."""
-    k = len(classes)
-    conf = np.zeros((k, k), dtype=int)
-    np.add.at(conf, (np.asarray(y), np.asarray(pred)), 1)
-    recall = {c: round(float(conf[i, i] / max(conf[i].sum(), 1)), 3) for i, c in enumerate(classes)}
-    return {"n": int(len(y)), "accuracy": round(float(np.mean(np.asarray(y) == np.asarray(pred))), 3), "recall": recall,
-            "confusion": conf.tolist()}  # fmt: skip
-
-
-def format_scores(title: str, s: dict, classes: tuple[str, ...] | list[str], chance: float | None = None) -> str:
-    short = [c[:5] for c in classes]
-    chance = 1 / len(classes) if chance is None else chance
-    lines = [f"{title}: accuracy {s['accuracy']:.3f} on {s['n']} faces (chance {chance:.3f})"]
-    lines.append("  recall  " + "  ".join(f"{c}={s['recall'][c]:.2f}" for c in classes))
-    lines.append("  truth \\ predicted " + " ".join(f"{c:>6}" for c in short))
-    for c, row in zip(short, s["confusion"]):
-        lines.append(f"  {c:>17} " + " ".join(f"{v:>6}" for v in row))
-    return "\n".join(lines)
-
-
 @dataclass(frozen=True)
 class Head:
-    """A multinomial logistic regression on standardised features."""
+    """A multinomial logistic regression on standardised features; its logits are divided by `temperature`
+    (fitted on people it was not trained on) before the softmax."""
 
     mean: np.ndarray  # (D,)
     scale: np.ndarray  # (D,)
     weights: np.ndarray  # (K, D)
     bias: np.ndarray  # (K,)
+    temperature: float = 1.0
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Uncalibrated logits of one face (D,) -> (K,) or of a batch (N, D) -> (N, K)."""
+        return ((x - self.mean) / self.scale) @ self.weights.T + self.bias
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        logits = self.weights @ ((x - self.mean) / self.scale) + self.bias
-        e = np.exp(logits - logits.max())
-        return e / e.sum()
+        z = self.logits(x) / self.temperature
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
 
     def to_json(self) -> dict:
         r = lambda a: np.round(np.asarray(a, dtype=np.float64), 6).tolist()  # noqa: E731
-        return {"mean": r(self.mean), "scale": r(self.scale), "weights": r(self.weights), "bias": r(self.bias)}
+        return {"mean": r(self.mean), "scale": r(self.scale), "weights": r(self.weights), "bias": r(self.bias),
+                "temperature": round(float(self.temperature), 4)}  # fmt: skip
 
     @classmethod
     def from_json(cls, d: dict) -> Head:
-        return cls(*(np.asarray(d[k], dtype=np.float64) for k in ("mean", "scale", "weights", "bias")))
+        arrays = (np.asarray(d[k], dtype=np.float64) for k in ("mean", "scale", "weights", "bias"))
+        return cls(*arrays, temperature=float(d.get("temperature", 1.0)))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One face's emotion: the label shown (a class or "uncertain"), the top class, the probabilities, which head."""
+
+    label: str
+    top: str
+    scores: dict[str, float]
+    head: str
 
 
 class EmotionClassifier:
@@ -124,36 +160,49 @@ class EmotionClassifier:
         labels: list[str],
         heads: dict[str, Head],
         directions: dict[str, np.ndarray],
-        signals: bool = True,
+        blocks: tuple[str, ...] = ("ratios",),
         shape_model: ShapeModel | None = None,
         info: dict | None = None,
+        uncertain_below: float = 0.0,
     ) -> None:
         self.labels = list(labels)
         self.heads = heads
         self.directions = directions  # label -> shape-parameter change from neutral (model units, not sigmas)
-        self.signals = signals
+        self.blocks = check_blocks(blocks)
         self.model = shape_model or ShapeModel.load()
         self.info = info or {}
+        self.uncertain_below = float(uncertain_below)
 
     def features(self, points: np.ndarray) -> np.ndarray:
-        return face_features(points, self.model, self.signals)
+        return face_features(points, self.model, self.blocks)
 
     def classify(self, points: np.ndarray, baseline: np.ndarray | None = None) -> tuple[str, dict[str, float]]:
         """(label, {label: probability}) for one face (68, 2). `baseline`: the same person's neutral,
         as points (68, 2) or as features (`features(neutral_points)`, what NeutralBaseline holds);
-        with it the relative head answers, without it the absolute one."""
-        return self.classify_features(self.features(points), baseline)
+        with it the relative head answers, without it the absolute one. The label is "uncertain"
+        when the top probability is under `uncertain_below`."""
+        a = self.answer(self.features(points), baseline)
+        return a.label, a.scores
 
     def classify_features(self, x: np.ndarray, baseline: np.ndarray | None = None) -> tuple[str, dict[str, float]]:
+        a = self.answer(x, baseline)
+        return a.label, a.scores
+
+    def answer(self, x: np.ndarray, baseline: np.ndarray | None = None) -> Answer:
+        """The full answer for one face's features (which head answered included)."""
         if baseline is None:
-            p = self.heads["absolute"].probabilities(x)
+            head = "absolute"
+            p = self.heads[head].probabilities(x)
         else:
             base = np.asarray(baseline, dtype=np.float64)
             if base.shape == (self.model.n_points, 2):
                 base = self.features(base)
-            p = self.heads["relative"].probabilities(x - base)
+            head = "relative"
+            p = self.heads[head].probabilities(x - base)
         k = int(np.argmax(p))
-        return self.labels[k], {lab: float(v) for lab, v in zip(self.labels, p)}
+        top = self.labels[k]
+        label = top if p[k] >= self.uncertain_below else UNCERTAIN
+        return Answer(label, top, {lab: float(v) for lab, v in zip(self.labels, p)}, head)
 
     def direction(self, label: str) -> np.ndarray:
         """Shape-parameter change (model units) from a person's neutral to `label`'s mean expression."""
@@ -164,7 +213,8 @@ class EmotionClassifier:
     def save(self, path: Path) -> None:
         out = {
             "labels": self.labels,
-            "features": {"shape_params_sigmas": self.model.n_params, "signals": list(SIGNAL_FEATURES) if self.signals else []},
+            "features": {"blocks": list(self.blocks), "names": feature_names(self.blocks, self.model)},
+            "uncertain_below": self.uncertain_below,
             "shape_model": {"n_params": self.model.n_params, "fingerprint": shape_fingerprint(self.model)},
             "heads": {name: head.to_json() for name, head in self.heads.items()},
             "directions": {k: np.round(v, 6).tolist() for k, v in self.directions.items()},
@@ -180,15 +230,19 @@ class EmotionClassifier:
             d = json.loads(path.read_text())
             heads = {name: Head.from_json(h) for name, h in d["heads"].items()}
             labels, fingerprint = d["labels"], d["shape_model"]["fingerprint"]
-            signals = bool(d["features"]["signals"])
+            feats = d["features"]
+            # the model shipped before issue 22: shape parameters [+ signal measures], no block list
+            blocks = tuple(feats["blocks"]) if "blocks" in feats else ("shape", "signals") if feats["signals"] else ("shape",)
+            blocks = check_blocks(blocks)
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not an emotion model ({exc}); rebuild it with `edgetrack train emotion`") from None
         model = shape_model or ShapeModel.load()
         if fingerprint != shape_fingerprint(model):
             raise ValueError(f"{path} was trained on another shape model; retrain it with `edgetrack train emotion`")
         directions = {k: np.asarray(v, dtype=np.float64) for k, v in d.get("directions", {}).items()}
-        info = {k: v for k, v in d.items() if k not in ("labels", "features", "shape_model", "heads", "directions")}
-        return cls(labels, heads, directions, signals, model, info)
+        skip = ("labels", "features", "shape_model", "heads", "directions", "uncertain_below")
+        info = {k: v for k, v in d.items() if k not in skip}
+        return cls(labels, heads, directions, blocks, model, info, float(d.get("uncertain_below", 0.0)))
 
 
 class NeutralBaseline:
@@ -226,8 +280,8 @@ class EmotionStage:
             live.add(face.id)
             x = self.classifier.features(face.points)
             base = self.baselines.setdefault(face.id, NeutralBaseline(**self.baseline_args))
-            label, scores = self.classifier.classify_features(x, base.update(x))
-            face.emotion = {"label": label, "scores": scores}
+            a = self.classifier.answer(x, base.update(x))
+            face.emotion = {"label": a.label, "scores": a.scores, "head": a.head}
         for gone in set(self.baselines) - live:  # a track that ended does not come back under the same id
             del self.baselines[gone]
 

@@ -3,7 +3,9 @@
 Text and bars are sized by the frame's height (legible on a 160x120 webcam frame and on a
 1080p screen alike). The label is the pipeline's (`face.emotion`, against the track's own
 running neutral baseline); a face without one (a still, a caller of `apply` outside the
-pipeline) is classified here with the absolute head.
+pipeline) is classified here with the absolute head. A face whose top probability is under the
+model's threshold shows "uncertain" in grey, with no percentage (the bars still show what it leaned
+to): a mirror should not greet someone with a confident wrong label.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ COLOURS = {  # BGR, one per label, for the label text
     "neutral": (230, 230, 230),
     "sadness": (220, 160, 90),
     "surprise": (60, 140, 255),
+    "uncertain": (150, 150, 150),
 }
 
 
@@ -41,8 +44,8 @@ class EmotionEffect:
             from edge.emotion import EmotionClassifier
 
             self._classifier = EmotionClassifier.load()
-        label, scores = self._classifier.classify(face.points)
-        return {"label": label, "scores": scores}
+        a = self._classifier.answer(self._classifier.features(face.points))
+        return {"label": a.label, "scores": a.scores, "head": a.head}
 
     def apply(self, frame: np.ndarray, faces: list[TrackedFace]) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -53,8 +56,8 @@ class EmotionEffect:
             emo = self._emotion(face)
             pts = np.asarray(face.points, dtype=np.float64)
             lo, hi = pts.min(0), pts.max(0)
-            label, p = emo["label"], float(emo["scores"].get(emo["label"], 0.0))
-            text = f"{label} {p:.0%}"
+            label = emo["label"]
+            text = label if label not in emo["scores"] else f"{label} {float(emo['scores'][label]):.0%}"  # "uncertain": no figure
             (tw, th), base = cv2.getTextSize(text, font, scale * 1.3, thick + 1)
             x = int(np.clip((lo[0] + hi[0]) / 2 - tw / 2, 2, max(2, w - tw - 2)))
             y = int(lo[1] - 0.35 * (hi[1] - lo[1]))  # above the brows, clear of the forehead
@@ -89,7 +92,7 @@ class EmotionEffect:
             cv2.putText(frame, name, (x, yy + (row + text_h) // 2), font, s, _TEXT, thick, cv2.LINE_AA)
             bx = x + label_w
             cv2.rectangle(frame, (bx, yy + 3), (bx + bar_w, yy + row - 3), _FRAME, 1)
-            colour = _TOP if name == emo["label"] else _BAR
+            colour = _TOP if name == emo["label"] else _BAR  # an uncertain face: no bar highlighted
             cv2.rectangle(frame, (bx, yy + 3), (bx + int(round(bar_w * v)), yy + row - 3), colour, -1)
 
 
