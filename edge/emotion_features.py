@@ -18,6 +18,8 @@ noise); with them the leave-one-dataset-out accuracy of the relative head was 40
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edge.landmarks68 import LEFT_EYE, RIGHT_EYE
@@ -52,13 +54,76 @@ _PAIRS = np.array([
     (27, 33),  # 11: nose length
     (51, 57), (51, 62), (66, 57),  # 12-14: outer mouth height, upper lip, lower lip
 ])  # fmt: skip
+_PAIR_LIST = [tuple(int(v) for v in pair) for pair in _PAIRS]
 
 
 def ratio_features(points: np.ndarray) -> np.ndarray:
     """The RATIO_FEATURES of one face (68, 2) -> (F,), or of a batch (N, 68, 2) -> (N, F).
 
-    Vectorised over the face's points (about 40 us a face): the emotion stage runs per face per frame."""
+    One face goes through `_one_face` (plain floats: 0.07 ms, against 0.18 ms for numpy's per-call overhead
+    on a few dozen numbers each step, on the workstation with both cores busy; the emotion stage runs per
+    face per frame); a batch through `_batch` (training). The two are the same arithmetic
+    (tests/test_emotion_features.py checks they agree)."""
     p = np.asarray(points, dtype=np.float64)
+    return _one_face(p) if p.ndim == 2 else _batch(p)
+
+
+def _one_face(p: np.ndarray) -> np.ndarray:
+    """`_batch` for one face, in Python floats."""
+    pts = p.tolist()
+    rx = sum(q[0] for q in pts[36:42]) / 6.0
+    ry = sum(q[1] for q in pts[36:42]) / 6.0
+    lx = sum(q[0] for q in pts[42:48]) / 6.0
+    ly = sum(q[1] for q in pts[42:48]) / 6.0
+    dx, dy = lx - rx, ly - ry
+    n = max(math.hypot(dx, dy), 1e-9)
+    c, s = dx / n, dy / n
+    ox, oy = 0.5 * (rx + lx), 0.5 * (ry + ly)
+    x = [c * (q[0] - ox) + s * (q[1] - oy) for q in pts]  # levelled, as in _batch
+    y = [-s * (q[0] - ox) + c * (q[1] - oy) for q in pts]
+
+    def t(i: int) -> float:
+        a, b = _PAIR_LIST[i]
+        return max(math.hypot(x[a] - x[b], y[a] - y[b]), 1e-6)
+
+    eye_w_r, eye_w_l, width, nose_len, iod = t(0), t(1), t(7), t(11), t(6)
+    open_r = 0.5 * (t(2) + t(3)) / eye_w_r
+    open_l = 0.5 * (t(4) + t(5)) / eye_w_l
+    upper_r, upper_l = 0.5 * (y[37] + y[38]), 0.5 * (y[43] + y[44])
+    lower_r, lower_l = 0.5 * (y[40] + y[41]), 0.5 * (y[46] + y[47])
+    brow_inner = 0.5 * ((y[39] - y[21]) / eye_w_r + (y[42] - y[22]) / eye_w_l)
+    brow_mid = 0.5 * ((upper_r - y[19]) / eye_w_r + (upper_l - y[24]) / eye_w_l)
+    brow_outer = 0.5 * ((y[36] - y[17]) / eye_w_r + (y[45] - y[26]) / eye_w_l)
+    slope = 0.5 * (math.atan2(y[21] - y[17], x[21] - x[17]) + math.atan2(y[22] - y[26], x[26] - x[22]))
+    lid_to_brow = 0.5 * ((upper_r - y[19]) / max(lower_r - y[19], 1e-6) + (upper_l - y[24]) / max(lower_l - y[24], 1e-6))
+    centre_x, centre_y = 0.5 * (x[51] + x[57]), 0.5 * (y[51] + y[57])
+    lift = 0.5 * ((centre_y - y[48]) + (centre_y - y[54])) / width
+    angle = 0.5 * (math.atan2(centre_y - y[48], abs(centre_x - x[48]) + 1e-6) + math.atan2(centre_y - y[54], abs(x[54] - centre_x) + 1e-6))
+    gap = (t(8) + t(9) + t(10)) / 3.0
+    return np.array(
+        [
+            0.5 * (open_r + open_l),
+            brow_inner,
+            brow_mid,
+            brow_outer,
+            slope,
+            lid_to_brow,
+            width / iod,
+            lift,
+            angle,
+            gap / width,
+            t(12) / width,
+            t(13) / width,
+            t(14) / width,
+            (y[51] - y[33]) / nose_len,
+            centre_y / iod,
+            (centre_y - y[33]) / nose_len,
+        ]
+    )
+
+
+def _batch(p: np.ndarray) -> np.ndarray:
+    """The measures of a batch of faces (N, 68, 2) -> (N, F), vectorised."""
     right = p[..., RIGHT_EYE, :].mean(-2)
     left = p[..., LEFT_EYE, :].mean(-2)
     d = left - right

@@ -39,8 +39,11 @@ def test_ratio_features_ignore_size_position_roll_and_mirror(model):
     np.testing.assert_allclose(ratio_features(moved), f, atol=1e-9)
     mirrored = base[FLIP_PERMUTATION] * [-1, 1]  # the same face seen in a mirror: left and right swap
     np.testing.assert_allclose(ratio_features(mirrored), f, atol=1e-9)
-    batch = ratio_features(np.stack([base, moved]))
-    assert batch.shape == (2, len(RATIO_FEATURES)) and np.allclose(batch[0], f)
+    # one face (plain floats) and a batch (numpy) are the same arithmetic
+    faces = face(model) + rng.normal(scale=4.0, size=(20, 68, 2))
+    batch = ratio_features(faces)
+    assert batch.shape == (20, len(RATIO_FEATURES))
+    np.testing.assert_allclose(np.array([ratio_features(one) for one in faces]), batch, atol=1e-12)
 
 
 def test_ratio_features_move_with_the_expression_they_name(model):
