@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 OPENCV := "opencv-python-headless>=4.8,<4.12"
 
-.PHONY: run test lint models soak bench browser clean-venv
+.PHONY: run test test-fast lint models soak bench browser clean-venv
 
 # The device install: numpy, headless OpenCV, a TFLite runtime, numba.
 $(VENV)/.device: pyproject.toml
@@ -35,6 +35,11 @@ browser:
 test: $(VENV)/.full browser
 	$(VENV)/bin/ruff check edge convert tests
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The edit-run loop: the suite without the `slow` and `browser` tests (markers in pyproject.toml). `make test` is the
+# whole suite, and what CI runs.
+test-fast: $(VENV)/.full
+	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.full
 	$(VENV)/bin/ruff check edge convert tests

@@ -8,6 +8,14 @@ import pytest
 from edge.paths import data_root
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes an annotated folder (the ytf68 / w300 fixtures) is a `data` test, marked here once rather
+    than by hand in every module."""
+    for item in items:
+        if {"ytf68", "w300"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
+
+
 def _data(name: str) -> Path:
     d = data_root() / name
     if not (d / "landmarks.csv").is_file():

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
 
 from edge.cli import main
 from edge.sources import ImageFolderSource
@@ -31,6 +32,7 @@ def _photos(folder: Path, sizes: list[tuple[int, int]]) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 def test_folder_of_images_of_different_sizes_runs_and_tracks_each(tmp_path, capsys):
     folder = tmp_path / "photos"
     _photos(folder, [(640, 480), (320, 240), (800, 600), (480, 640)])

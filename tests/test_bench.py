@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from media import blank_video
 
 from edge.cli import main
@@ -28,6 +29,7 @@ def test_bench_counts_short_sources(tmp_path):
     assert main(["bench", "--source", f"file:{video}", "--frames", "30", "--landmarker", "mean"]) == 2
 
 
+@pytest.mark.slow
 def test_bench_truth_smoothing_lowers_jitter_and_lags_less_than_a_frame(tmp_path):
     """135 frames of the default synthetic face: 90 still (jitter), then 45 moving (lag). The README's figures are
     jitter 0.565 -> 0.095 / 0.069 % IOD and lag 0.38 frames; a filter that passes the points through, or freezes them,

@@ -168,6 +168,7 @@ def test_tflite_agrees_with_float_on_synthetic_faces(synth_faces):
         assert np.mean(hits) >= 0.95, f"level {lv}: {100 * np.mean(hits):.1f}%"
 
 
+@pytest.mark.slow
 def test_fit_on_synthetic_faces_beats_the_mean_shape(synth_faces, clm):
     from edge.evaluate.metrics import nme_interocular
 
@@ -317,6 +318,7 @@ def test_every_expert_type_finds_planted_patterns(planted_types):
         assert _argmax_hits(data, pre, FloatResponses(f, b)) >= 0.9, kind
 
 
+@pytest.mark.workstation
 def test_every_expert_type_exports_to_int8_that_agrees_with_float(planted_types, tmp_path):
     """Each type through the one TFLite chain (depthwise conv over stacked windows, channel sums, logistic):
     the int8 argmax within 1 px of the float reference on >= 95% of held-out windows, float TFLite the same."""
@@ -357,6 +359,7 @@ def test_landmark_weights_let_the_reliable_points_decide():
     np.testing.assert_allclose(same, plain)
 
 
+@pytest.mark.slow
 def test_eval_scores_each_clm_expert_type_in_one_run(tmp_path, monkeypatch):
     """`eval --landmarker clm,mean --clm-experts A,B`: one row per type, named clm:A and clm:B; a missing type is one line.
 

@@ -72,6 +72,7 @@ def test_every_expert_type_int8_agrees_with_float_on_real_windows(val_faces, kin
         assert np.mean(hits) >= 0.93, f"{kind} level {lv}: {100 * np.mean(hits):.1f}% of argmaxes within 1 px"
 
 
+@pytest.mark.slow
 def test_fit_beats_the_mean_shape(val_faces, clm):
     mean = make_landmarker("mean")
     e_clm, e_mean = [], []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="CNN training needs the workstation stack: pip install 'edgetrack[convert]'")
+pytestmark = pytest.mark.workstation
 
 from media import face_points  # noqa: E402
 

@@ -13,6 +13,7 @@ WHY = "the conversion chain needs the workstation stack: pip install 'edgetrack[
 torch = pytest.importorskip("torch", reason=WHY)
 pytest.importorskip("onnx2tf", reason=WHY)
 pytest.importorskip("onnxruntime", reason=WHY)
+pytestmark = pytest.mark.workstation
 
 from convert.cnn.model import LandmarkNet  # noqa: E402
 
@@ -42,6 +43,7 @@ def exported(tmp_path_factory):
     return model, report, calib, work
 
 
+@pytest.mark.slow
 def test_export_writes_three_models_that_match_pytorch(exported):
     from edge.inference import TFLiteModel
 

@@ -32,6 +32,7 @@ def test_numpy_decoder_reads_the_best_cell_and_its_offset():
     assert pip_heads(136) == 0 and pip_heads(68 + 136 * 2) == 2
 
 
+@pytest.mark.workstation
 def test_torch_decoder_and_loss_agree_with_the_runtime():
     torch = pytest.importorskip("torch", reason="training needs the workstation stack: pip install 'edgetrack[convert]'")
     from convert.cnn.pip import pip_decode, pip_loss

@@ -34,6 +34,7 @@ def test_eval_auto_style_follows_the_folder(capsys):
     assert pick_style("../shared/data/ytf68", "300w", ["cnn"]) == "300w"
 
 
+@pytest.mark.workstation
 def test_pair_flow_recovers_a_known_shift_and_trusts_it():
     pytest.importorskip("torch", reason="the registration loss trains with torch: pip install 'edgetrack[convert]'")
     from convert.cnn.registration import FLOW_SCALE, pair_from_frames
@@ -52,6 +53,7 @@ def test_pair_flow_recovers_a_known_shift_and_trusts_it():
     assert trust[0][inner].mean() > 0.9
 
 
+@pytest.mark.workstation
 def test_registration_loss_is_zero_for_points_that_follow_the_flow_and_grows_otherwise():
     torch = pytest.importorskip("torch", reason="the registration loss trains with torch: pip install 'edgetrack[convert]'")
     from convert.cnn.train import _sample_field
@@ -66,6 +68,7 @@ def test_registration_loss_is_zero_for_points_that_follow_the_flow_and_grows_oth
     assert torch.allclose(sampled, torch.tensor([[[3.0]]]), atol=1e-5)  # crop px 6.5 is the centre of map cell 3
 
 
+@pytest.mark.workstation
 def test_pair_batch_mirrors_the_flow_with_the_pixels():
     pytest.importorskip("torch", reason="the registration loss trains with torch: pip install 'edgetrack[convert]'")
     from convert.cnn.registration import VideoPairs, pair_batch
@@ -86,6 +89,8 @@ def test_pair_batch_mirrors_the_flow_with_the_pixels():
     assert len(seen) == 4
 
 
+@pytest.mark.workstation
+@pytest.mark.slow
 def test_training_reads_each_face_from_its_style_head_and_takes_video_pairs(tmp_path):
     """A two-epoch run on generated faces of two styles with registration on: each style is scored by its own head."""
     torch = pytest.importorskip("torch", reason="training needs the workstation stack: pip install 'edgetrack[convert]'")

@@ -30,6 +30,7 @@ def test_box_mapping_recovers_a_known_mapping():
     np.testing.assert_allclose([fit.dx, fit.dy, fit.sw, fit.sh], [0.02, 0.15, 0.85, 0.8], atol=1e-9)
 
 
+@pytest.mark.slow
 def test_haar_finds_real_faces_and_the_mapping_fits_them(ytf68):
     det = make_detector("haar")
     found, ious = 0, []

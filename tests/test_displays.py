@@ -162,6 +162,8 @@ def test_http_two_clients_both_receive_live_frames():
         assert len({f.tobytes() for f in frames}) > 1, f"client {k} saw one frame over and over"
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (apt-get install -y chromium)")
 def test_http_page_in_real_chromium(tmp_path):
     """A real browser loads the page; two screenshots a moment apart show different live frames."""

@@ -98,6 +98,8 @@ def _torch_detections(model, grey: np.ndarray, threshold: float):
     return decode_outputs(outs, threshold)[0]
 
 
+@pytest.mark.workstation
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(128, 160), (208, 272), (96, 336)])
 def test_tiny_exported_detector_decodes_as_pytorch_does_at_any_input_size(tiny, shape):
     model, _, float32 = tiny

@@ -97,6 +97,7 @@ def synthetic(n: int):
     return [synth.render(i) for i in range(n)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mirror,rotate", [(True, 90), (False, 270)])
 def test_sideways_camera_landmarks_out_in_shown_coordinates(tmp_path, mirror, rotate):
     """The camera films the synthetic face turned and/or mirrored; with the matching --rotate/--mirror the runtime

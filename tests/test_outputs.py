@@ -267,6 +267,7 @@ def tiny_tmpfs(tmp_path):
         subprocess.run(["umount", str(mnt)], check=False)
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_the_run_with_one_line_and_whole_lines(video, tiny_tmpfs, capsys):
     out = tiny_tmpfs / "lm.jsonl"
     earlier = b'{"frame":0,"t":0.0,"faces":[]}\n' * 3

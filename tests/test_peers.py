@@ -7,7 +7,10 @@ from edge.evaluate.metrics import nme_interocular
 from edge.geometry import Box
 from edge.landmarks import make_landmarker
 
+pytestmark = pytest.mark.workstation  # the reference landmarkers: the [peers] extra
 
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name,module", [("dlib", "dlib"), ("mediapipe", "mediapipe")])
 def test_peer_landmarkers_find_real_faces(name, module, ytf68):
     pytest.importorskip(module, reason=f"the {name} peer needs the [peers] extra")

@@ -99,6 +99,7 @@ def test_tracks_a_real_video_file(tmp_path):
     assert len({ln["faces"][0]["id"] for ln in tracked}) <= 2  # one face, one id (at most one re-acquire)
 
 
+@pytest.mark.slow
 def test_make_run_without_camera_or_screen_serves_the_synthetic_face_over_http():
     if glob.glob("/dev/video*") or glob.glob("/dev/dri/card*") or os.path.exists("/dev/fb0"):
         pytest.skip("this machine has a camera or a screen, so `auto` would pick it")

@@ -148,6 +148,7 @@ def test_http_display_warns_off_loopback_only(edge_log):
     assert len(warned) == 1 and "0.0.0.0:8081" in warned[0], edge_log
 
 
+@pytest.mark.slow
 def test_run_with_a_network_http_host_warns_once_at_start():
     env = dict(os.environ, EDGETRACK_NO_SYSTEM_CONFIG="1")
     cmd = [sys.executable, "-m", "edge", "run", "--source", "synthetic", "--frames", "3", "--landmarker", "mean",

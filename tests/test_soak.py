@@ -3,9 +3,12 @@ coming back, through the real capture thread; no crash, memory flat, lag not gro
 
 from __future__ import annotations
 
+import pytest
+
 from edge import config
 
 
+@pytest.mark.slow
 def test_short_soak_survives_camera_dropouts():
     import argparse
 

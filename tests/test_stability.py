@@ -150,6 +150,7 @@ def test_the_recorded_video_split_is_by_person():
     assert {"nrc_05-1.avi", "nrc_05s-1.avi"} <= set(rec["train"])
 
 
+@pytest.mark.data
 @needs_videos
 def test_the_recorded_split_covers_the_real_clips():
     val, train, everything = video_clips(VIDEOS, "val"), video_clips(VIDEOS, "train"), video_clips(VIDEOS, "all")
@@ -196,6 +197,7 @@ def test_stability_bad_arguments_are_one_line_errors(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.data
 @needs_videos
 def test_stability_on_the_real_val_clips(tmp_path):
     """The model card's measurement (models/cards/cnn.md, 'Stability on held-back real video'): the 7 val clips

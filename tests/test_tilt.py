@@ -162,6 +162,7 @@ def test_a_face_already_tilted_is_found_by_a_turned_search(rolling):
     assert np.linalg.norm(found.points.mean(0) - truth.points.mean(0)) < 0.2 * interocular(truth.points)
 
 
+@pytest.mark.slow
 def test_roll_scenario_is_tracked_through_tilts_and_fast_turns(rolling):
     lm, _ = pick_landmarker("auto")
     tr = Tracker(lm, make_detector("haar"))
