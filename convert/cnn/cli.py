@@ -16,6 +16,7 @@ from convert.cnn.data import Augment, FaceCache, build_cache, detector_box_error
 from convert.cnn.pack import load_pack, save_pack
 from convert.cnn.train import TrainConfig, resolve_device, train
 from convert.training_data import training_samples
+from edge.paths import data_root
 
 DEFAULT_CHECKPOINT = Path("build/cnn/cnn_landmarks.pt")
 
@@ -26,7 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help=f"checkpoint to write (default {DEFAULT_CHECKPOINT})")
     p.add_argument("--input-size", type=int, default=d.input_size, help="crop side in pixels, a multiple of 16")
     p.add_argument("--width", type=float, default=d.width, help="channel width multiplier")
-    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--epochs", type=int, default=d.epochs, help="length of the learning-rate schedule")
+    p.add_argument(
+        "--stop-after", type=int, default=0, help="end after this many epochs of the --epochs schedule (0: all of them)"
+    )
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -80,8 +84,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--aflw21",
         type=Path,
+        nargs="?",
+        const=data_root() / "aflw21",
         default=None,
-        help="also train on this aflw21 folder's train part through a training-only head for its 21 points (../shared/data/aflw21)",
+        help="also train on an aflw21 folder's train part (default ../shared/data/aflw21) through a training-only head for its 21 points",
     )
     p.add_argument(
         "--teacher",
@@ -119,6 +125,7 @@ def main(args: argparse.Namespace) -> int:
         aux_points=21 if args.aflw21 is not None else 0,
         aux_weight=args.aux_weight,
         manual_repeat=args.manual_repeat,
+        stop_after=args.stop_after,
         device=resolve_device(args.device) if args.pack_crops is None else "cpu",
     )
     if (args.aflw21 or args.teacher) and (args.crops or args.pack_crops):
@@ -160,7 +167,6 @@ def _with_extra_faces(args: argparse.Namespace, cache: FaceCache, size: int) -> 
     if args.aflw21 is None and args.teacher is None:
         return cache
     from convert.cnn.extra_faces import aflw_cache, concat, kdef_cache
-    from edge.paths import data_root
 
     labels = None
     if args.teacher is not None:

@@ -46,6 +46,7 @@ class TrainConfig:
     mirror: bool = False  # mirror heads: mirrored crops read from their own heads (the annotations are not mirror-symmetric)
     aux_points: int = 0  # 21: a training-only head for aflw21's own markup (faces without 68 points teach the backbone)
     aux_weight: float = 1.0  # its loss's weight beside the 68-point loss
+    stop_after: int = 0  # end after this many epochs of the `epochs`-long schedule (0: run it all)
     manual_repeat: int = 1  # each epoch shows the manually marked 68-point faces this many times (the others once)
     device: str = "cpu"  # torch device the steps run on (resolve_device turns --device auto into one)
 
@@ -219,7 +220,8 @@ def train(
     log: list[dict] = []
     best = float("inf")
     t_start = time.perf_counter()
-    for epoch in range(cfg.epochs):
+    epochs = min(cfg.stop_after or cfg.epochs, cfg.epochs)
+    for epoch in range(epochs):
         model.train()
         order = epoch_rows[rng.permutation(len(epoch_rows))]
         losses = []
@@ -261,7 +263,7 @@ def train(
                 )
         nme, by_style = validate_by_style(model, val_cache)
         elapsed = time.perf_counter() - t_start
-        eta = elapsed / (epoch + 1) * (cfg.epochs - epoch - 1)
+        eta = elapsed / (epoch + 1) * (epochs - epoch - 1)
         per_style = {STYLES[k]: round(100 * v, 3) for k, v in by_style.items()}
         log.append(
             {
