@@ -13,7 +13,7 @@ WHY = "the conversion chain needs the workstation stack: pip install 'edgetrack[
 torch = pytest.importorskip("torch", reason=WHY)
 pytest.importorskip("onnx2tf", reason=WHY)
 pytest.importorskip("onnxruntime", reason=WHY)
-pytestmark = pytest.mark.workstation
+pytestmark = [pytest.mark.workstation, pytest.mark.slow]  # every test here exports a model first (~20 s)
 
 from convert.cnn.model import LandmarkNet  # noqa: E402
 

@@ -81,6 +81,7 @@ def test_auto_device_says_what_it_picked_and_a_missing_gpu_is_an_error(capsys):
             resolve_device("cuda")
 
 
+@pytest.mark.slow
 def test_training_from_a_pack_learns_on_the_resolved_device(tmp_path):
     """A few epochs from packed crops lower the validation error; the checkpoint loads on the CPU."""
     from convert.cnn.train import load_checkpoint

@@ -115,6 +115,8 @@ def test_tiny_exported_detector_decodes_as_pytorch_does_at_any_input_size(tiny, 
     assert {shape} <= set(det._models)  # its own interpreter for that input size
 
 
+@pytest.mark.workstation
+@pytest.mark.slow
 def test_tiny_detector_maps_a_scaled_pass_back_into_the_frame(tiny):
     """A 640x480 frame: each pass sees the frame resized; its boxes come back in frame pixels."""
     model, _, float32 = tiny
@@ -138,6 +140,8 @@ def test_tiny_detector_maps_a_scaled_pass_back_into_the_frame(tiny):
             assert g.box.w == pytest.approx(match.box.w * sx, rel=1e-3)
 
 
+@pytest.mark.workstation
+@pytest.mark.slow
 def test_tiny_int8_detector_agrees_with_float(tiny):
     """The int8 file's maps are the float file's within a few quantisation steps, at a size it was not exported at."""
     _, int8, float32 = tiny

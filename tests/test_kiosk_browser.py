@@ -18,7 +18,10 @@ from media import Browser, DevTools, chromium, wait_for
 
 from edge.displays import HttpDisplay
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (make browser: apt-get install chromium)")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed (make browser: apt-get install chromium)"),
+]
 
 
 PROBE = """(() => {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from edge.data import FaceSample, fit_matched, load_dataset, load_image, load_or_make_split, match_detection
 from edge.data.matching import MATCH_IOU
@@ -109,6 +110,7 @@ def test_harness_finds_a_face_by_the_rule(tmp_path):
     assert hit.predictions[0] is not None and miss.predictions[0] is None
 
 
+@pytest.mark.slow
 def test_boxmap_pairs_are_the_faces_the_harness_finds(ytf68):
     """With the committed mapping, matching raw Haar boxes through it (how boxmap pairs them)
     finds the same faces, at the same boxes, as the harness matching the detector's mapped boxes."""
