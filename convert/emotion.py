@@ -127,7 +127,7 @@ def evaluate(sets: list[EmotionSet], model: ShapeModel, recipes: list[Recipe], f
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=None, help="folder holding kdef/ and ckplus/ (default: the data root)")
     p.add_argument("--out", type=Path, default=None, help=f"model file (default models/{MODEL_FILE})")
-    p.add_argument("--no-cv", action="store_true", help="skip the cross-set and cross-validation figures (train and write the model only)")
+    p.add_argument("--no-cv", action="store_true", help="skip the cross-set and within-set figures (the joint CV for temperatures runs)")
     p.add_argument("--folds", type=int, default=FOLDS, help=f"subject-disjoint cross-validation folds inside each set (default {FOLDS})")
 
 
