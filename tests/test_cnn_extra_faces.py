@@ -106,3 +106,7 @@ def test_a_run_with_the_extra_faces_learns_and_its_checkpoint_loads(tmp_path):
     assert model.aux_head is not None and ckpt["config"]["manual_repeat"] == 2
     log = json.loads((tmp_path / "m.log.json").read_text())
     assert [e["epoch"] for e in log["epochs"]] == [1, 2]  # two epochs of a three-epoch schedule
+    # a last stage on the manually marked faces alone starts from it, leaving the aflw21 head behind
+    manual_only = TrainConfig(input_size=32, width=0.5, epochs=1, batch=4, heads=2)
+    train(_cache(4), _cache(4), manual_only, tmp_path / "f.pt", aug=Augment(p_occlusion=0.0), init=tmp_path / "m.pt")
+    assert load_checkpoint(tmp_path / "f.pt")[0].aux_head is None

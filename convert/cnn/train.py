@@ -168,9 +168,13 @@ def load_checkpoint(path: Path | str) -> tuple[LandmarkNet, dict]:
 
 def load_weights(model: LandmarkNet, state: dict, new_ok: tuple[str, ...] = ()) -> None:
     """Load a state dict; checkpoints from before fake quantisation existed lack only its range buffers
-    (and a fine-tune may add the `new_ok` parameters, which start from their initial values)."""
+    (and a fine-tune may add the `new_ok` parameters, which start from their initial values, or leave out
+    the training-only aflw21 head)."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not (k.endswith(".lo") or k.endswith(".hi") or k in new_ok)] + list(unexpected)
+    # a fine-tune without the training-only aflw21 head drops it
+    bad = [k for k in missing if not (k.endswith(".lo") or k.endswith(".hi") or k in new_ok)] + [
+        k for k in unexpected if not k.startswith("aux_head.")
+    ]
     if bad:
         raise ValueError(f"checkpoint does not fit LandmarkNet({model.input_size}, {model.width}): {bad[:3]}; retrain it")
 
