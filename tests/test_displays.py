@@ -117,6 +117,21 @@ def _mjpeg_parts(resp, n: int) -> list[bytes]:
     return parts
 
 
+def _feed_live(disp: HttpDisplay, frame) -> threading.Event:
+    """Calls `frame(i)` at 30 fps on a thread until the returned event is set: a live camera for the viewers."""
+    stop = threading.Event()
+
+    def feed() -> None:
+        i = 0
+        while not stop.is_set():
+            frame(i)
+            i += 1
+            time.sleep(1 / 30)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return stop
+
+
 def test_http_two_clients_both_receive_live_frames():
     """Two viewers of /stream.mjpg at once (a kiosk screen and a phone): each gets decodable live frames, not just
     the headers."""
@@ -124,17 +139,7 @@ def test_http_two_clients_both_receive_live_frames():
 
     disp = HttpDisplay(port=0)
     disp.open()
-    stop = threading.Event()
-
-    def feed() -> None:
-        i = 0
-        while not stop.is_set():
-            disp.show(test_pattern(i=i % 100))
-            i += 1
-            time.sleep(1 / 30)
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
+    stop = _feed_live(disp, lambda i: disp.show(test_pattern(i=i % 100)))
     got: dict[int, list[bytes]] = {}
     conns = [http.client.HTTPConnection("127.0.0.1", disp.port, timeout=60) for _ in range(2)]
     try:
@@ -169,18 +174,12 @@ def test_http_page_in_real_chromium(tmp_path):
     """A real browser loads the page; two screenshots a moment apart show different live frames."""
     disp = HttpDisplay(port=0)
     disp.open()
-    stop = threading.Event()
 
-    def feed() -> None:
-        i = 0
-        while not stop.is_set():
-            disp.show(test_pattern(i=i))
-            disp.status(fps=30.0, frame=i, faces=1, info="chromium test")
-            i += 1
-            time.sleep(1 / 30)
+    def frame(i: int) -> None:
+        disp.show(test_pattern(i=i))
+        disp.status(fps=30.0, frame=i, faces=1, info="chromium test")
 
-    th = threading.Thread(target=feed, daemon=True)
-    th.start()
+    stop = _feed_live(disp, frame)
     base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,600", "--hide-scrollbars"]
     env = dict(os.environ, HOME=str(tmp_path))
     try:
