@@ -24,8 +24,9 @@ import numpy as np
 from edge.cnn.crop import CropSpec, crop_from_box, crop_from_points, warp_crop
 from edge.cnn.styles import DEFAULT_STYLE, STYLES, style_of_folder
 from edge.data import FaceSample, flip_points, load_image, match_detection
+from edge.data.aflw21 import flip_aflw
 from edge.geometry import Box, Similarity
-from edge.landmarks68 import N_POINTS, interocular
+from edge.landmarks68 import FLIP_PERMUTATION, N_POINTS, interocular
 
 CACHE_MARGIN = 1.6
 
@@ -222,9 +223,6 @@ class Batch:
 
 def augmented_batch_with_flips(cache: FaceCache, idx: np.ndarray, rng: np.random.Generator, aug: Augment) -> Batch:
     """Crops of cache rows `idx` framed as the runtime frames faces, with their targets and which were mirrored."""
-    from edge.data.aflw21 import flip_aflw
-    from edge.landmarks68 import FLIP_PERMUTATION
-
     s = cache.input_size
     c = cache.images.shape[1]
     x = np.empty((len(idx), s, s), np.float32)

@@ -17,9 +17,10 @@ count each gate keeps go to one .npz (`build/cnn/teacher_labels.npz`), which tra
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -34,12 +35,11 @@ FLIP_GATE = 0.06  # mean distance between the straight and mirrored teacher answ
 MANUAL_GATE = 0.10  # mean distance to AFLW's own points at the shared places (mean offset removed), in IOD
 
 
-@dataclass
 class Teacher:
     """dlib's detector and 68-point predictor (loaded from face-recognition-models)."""
 
-    def __post_init__(self) -> None:
-        import dlib  # type: ignore
+    def __init__(self) -> None:
+        import dlib  # type: ignore  (workstation only: edgetrack[peers])
 
         from edge.landmarks.peers import dlib_predictor_path
 
@@ -136,8 +136,6 @@ def manual_disagreement(teacher68: np.ndarray, manual21: np.ndarray) -> np.ndarr
 
 def label_kdef(folder: Path, teacher: Teacher, progress: bool = True) -> dict[str, np.ndarray]:
     """Teacher points on the KDEF photos (256 px tight crops: jaw points outside the photo are left out, NaN)."""
-    import csv
-
     with (folder / "labels.csv").open(newline="") as f:
         names = [row["image"] for row in csv.DictReader(f)]
     n = len(names)
@@ -195,8 +193,6 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    import json
-
     if args.out.exists():
         raise ValueError(f"{args.out} already exists; remove it or pass --out with a new name (a run never overwrites it)")
     for folder in (args.aflw21, args.kdef):
