@@ -85,6 +85,8 @@ def test_nme_at_the_shared_places_and_the_box_from_the_markup():
     box = face_box(manual, mean)
     assert np.allclose([box.x, box.y, box.w, box.h], [face[:, 0].min(), face[:, 1].min(), np.ptp(face[:, 0]), np.ptp(face[:, 1])])
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_evaluation_per_yaw_bin_ranks_a_landmarker_above_the_mean_shape():
     if not (AFLW / "landmarks21.csv").is_file():
         pytest.skip(f"{AFLW} not present (the shared data folder)")

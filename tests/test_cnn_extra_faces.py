@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="CNN training needs the workstation stack: pip install 'edgetrack[convert]'")
+pytestmark = pytest.mark.workstation
 
 from convert.cnn.data import Augment, FaceCache, augmented_batch_with_flips  # noqa: E402
 from convert.cnn.extra_faces import concat  # noqa: E402
@@ -95,6 +96,7 @@ def test_manual_gate_forgives_a_constant_markup_offset_but_not_a_lost_point():
     assert np.isinf(manual_disagreement(teacher, manual)[1])
 
 
+@pytest.mark.slow
 def test_a_run_with_the_extra_faces_learns_and_its_checkpoint_loads(tmp_path):
     from convert.cnn.train import TrainConfig, load_checkpoint, train
 
