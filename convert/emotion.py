@@ -42,9 +42,9 @@ from convert.emotion_eval import (
     NEW,
     TODAY,
     Recipe,
-    class_index,
     cross_set,
     joint_cv,
+    leave_one_set_out,
     set_features,
     summary_table,
     train_heads,
@@ -67,12 +67,7 @@ def unseen_set_temperatures(sets: list[EmotionSet], feats: list[np.ndarray], rec
     logits: dict[str, list[np.ndarray]] = {"absolute": [], "relative": []}
     ys: dict[str, list[np.ndarray]] = {"absolute": [], "relative": []}
     raw = Recipe(recipe.name, recipe.blocks, calibrate=False, swap=recipe.swap)
-    for i, test in enumerate(sets):
-        others = [j for j in range(len(sets)) if j != i]
-        heads = train_heads([sets[j] for j in others], [feats[j] for j in others], SHARED_CLASSES, raw)
-        keep = np.isin(test.labels, SHARED_CLASSES)
-        t, f = test.subset(keep), feats[i][keep]
-        y = class_index(t.labels, SHARED_CLASSES)
+    for _, heads, t, f, y in leave_one_set_out(sets, feats, raw, SHARED_CLASSES):
         logits["absolute"].append(heads["absolute"].logits(f))
         ys["absolute"].append(y)
         base, has = subject_baseline(t, f)

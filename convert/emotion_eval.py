@@ -111,16 +111,23 @@ def score_probs(y: np.ndarray, probs: np.ndarray, relative: np.ndarray, classes:
     return s
 
 
-def cross_set(sets: list[EmotionSet], feats: list[np.ndarray], recipe: Recipe, classes: tuple[str, ...] = SHARED_CLASSES) -> dict:
-    """Leave-one-dataset-out: for each set, train on the others and score it, per baseline mode."""
-    out: dict = {}
+def leave_one_set_out(sets: list[EmotionSet], feats: list[np.ndarray], recipe: Recipe, classes: tuple[str, ...]):
+    """For each set in turn: (name "train+sets -> test", heads trained on the other sets, the test set's faces
+    of `classes`, their features, their class indices). The one loop the cross-set table and the cross-set
+    temperatures share."""
     for i, test in enumerate(sets):
         train = [j for j in range(len(sets)) if j != i]
         heads = train_heads([sets[j] for j in train], [feats[j] for j in train], classes, recipe)
         keep = np.isin(test.labels, classes)
-        t, f = test.subset(keep), feats[i][keep]
-        y = class_index(t.labels, classes)
+        t = test.subset(keep)
         name = "+".join(sets[j].name for j in train) + " -> " + test.name
+        yield name, heads, t, feats[i][keep], class_index(t.labels, classes)
+
+
+def cross_set(sets: list[EmotionSet], feats: list[np.ndarray], recipe: Recipe, classes: tuple[str, ...] = SHARED_CLASSES) -> dict:
+    """Leave-one-dataset-out: for each set, train on the others and score it, per baseline mode."""
+    out: dict = {}
+    for name, heads, t, f, y in leave_one_set_out(sets, feats, recipe, classes):
         out[name] = {}
         for mode in MODES:
             probs, rel = predict(heads, t, f, mode)
