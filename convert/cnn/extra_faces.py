@@ -53,7 +53,7 @@ def aflw_cache(folder: Path, labels: dict[str, np.ndarray] | None, input_size: i
     split = aflw_split(folder, faces)
     names = set(split.train if part == "train" else split.val)
     faces = [f for f in faces if f.name in names]
-    mean = ShapeModel.load().mean * 100.0
+    mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
     teacher: dict[str, np.ndarray] = {}
     if labels is not None:
         keep, _ = kept(labels)
@@ -85,7 +85,7 @@ def kdef_cache(folder: Path, labels: dict[str, np.ndarray], input_size: int) -> 
     with (folder / "labels.csv").open(newline="") as f:
         known = {row["image"] for row in csv.DictReader(f)}
     rows = [(str(n), p) for n, p, k in zip(labels["kdef_names"], labels["kdef_points"], keep) if k and str(n) in known]
-    mean = ShapeModel.load().mean * 100.0
+    mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
     c = int(round(CACHE_MARGIN * input_size))
     images, points, weights = [], [], []
     for name, p in rows:
