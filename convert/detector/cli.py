@@ -1,6 +1,7 @@
 """`edgetrack train detector`: compose scenes, train the face detector, export it to int8 TFLite.
 
-Faces come from the train part of the identity split of both annotated folders, backgrounds
+Faces come from the train part of the identity split of both annotated folders and of aflw21 (every
+pose; `--no-aflw21` leaves it out), backgrounds
 from the train part of the negatives' split; the validation scenes use only the val parts.
 After training (unless --no-export) the best checkpoint is converted (PyTorch -> ONNX ->
 onnx2tf -> int8 TFLite, `convert.detector.export`) into models/detector_int8.tflite and
@@ -16,17 +17,30 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.detector.data import build_face_bank, load_negatives, make_scenes, negative_split
+from convert.detector.data import build_aflw_bank, build_face_bank, load_negatives, make_scenes, negative_split
+from convert.detector.second_look import HIDDEN
 from convert.detector.train import TrainConfig, train
 from convert.training_data import training_samples
+from edge.paths import data_root
 
 DEFAULT_CHECKPOINT = Path("build/detector/detector.pt")
 VAL_SCENES = 1000
 
 
+def aflw21_folder(folder: Path | None) -> Path:
+    """The aflw21 folder asked for, or the data's; missing: a one-line error naming both ways out."""
+    path = Path(folder) if folder else data_root() / "aflw21"
+    if not (path / "landmarks21.csv").is_file():
+        raise SystemExit(f"error: aflw21 faces not found in {path}; pass --aflw21 DIR, or --no-aflw21 to train without them")
+    return path
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.add_argument("--data", type=Path, nargs="*", help="annotated face folders (default: ../shared/data/ytf68 and 300w-train)")
+    p.add_argument("--aflw21", type=Path, default=None,
+                   help="aflw21 folder whose faces of every pose join the scenes (default: ../shared/data/aflw21)")
+    p.add_argument("--no-aflw21", action="store_true", help="train on the 68-point folders' faces only (the detector before issue 20)")
     p.add_argument("--negatives", type=Path, default=None, help="folder of face-free photos (default: ../shared/data/negatives/images)")
     p.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help=f"checkpoint to write (default {DEFAULT_CHECKPOINT})")
     p.add_argument("--width", type=float, default=d.width, help="channel width multiplier")
@@ -44,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     p.add_argument("--export-only", action="store_true", help="export --out (the checkpoint) without training")
     p.add_argument("--second-look-only", action="store_true", help="refit only the second look (models/detector_verify.npz)")
+    p.add_argument("--second-look-hidden", type=int, default=HIDDEN, help="hidden units of the second look (0 = logistic regression)")
     p.add_argument("--models", type=Path, default=None, help="folder for detector_int8.tflite (default: models/)")
 
 
@@ -51,8 +66,9 @@ def main(args: argparse.Namespace) -> int:
     from convert.detector.export import export_detector
     from convert.detector.second_look import fit_second_look
 
+    aflw = None if args.no_aflw21 else aflw21_folder(args.aflw21)
     if args.second_look_only:
-        fit_second_look(args.models, args.limit, args.seed)
+        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw)
         return 0
     split = negative_split(args.negatives)
     if not args.export_only:
@@ -67,8 +83,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"face patches: {len(faces)} train / {len(val_faces)} val faces; negatives: {len(negs_train)} train / "
               f"{len(negs_val)} val photos", file=sys.stderr)  # fmt: skip
         bank, val_bank = build_face_bank(faces), build_face_bank(val_faces)
+        if aflw is not None:
+            n0, v0 = len(bank), len(val_bank)
+            build_aflw_bank(aflw, "train", bank, limit=args.limit)
+            build_aflw_bank(aflw, "val", val_bank, limit=max(32, args.limit // 4) if args.limit else 0)
+            print(f"aflw21 ({aflw}): {len(bank) - n0} train / {len(val_bank) - v0} val faces of every pose added", file=sys.stderr)
         negs, val_negs = load_negatives(negs_train, args.negatives), load_negatives(negs_val, args.negatives)
-        val = make_scenes(args.val_scenes, np.random.default_rng([args.seed, 10**6]), val_bank, val_negs)
+        val = make_scenes(args.val_scenes, np.random.default_rng([args.seed, 10**6]), val_bank, val_negs, texture=0.0)
         result = train(bank, negs, val, cfg, args.out, init=args.init)
         print(f"best val recall {100 * result['best_recall_at_budget']:.1f}% within the false-detection budget "
               f"({result['params']:,} params, {result['minutes']:.1f} min); checkpoint {args.out}", file=sys.stderr)  # fmt: skip
@@ -76,5 +97,5 @@ def main(args: argparse.Namespace) -> int:
         return 0
     rc = export_detector(args.out, args.models, args.data, args.negatives, seed=args.seed, limit=args.limit)
     if rc == 0:  # the second look is fitted on the exported network's own candidates
-        fit_second_look(args.models, args.limit, args.seed)
+        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw)
     return rc

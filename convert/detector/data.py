@@ -31,10 +31,11 @@ import cv2
 import numpy as np
 
 from edge.data import FaceSample, flip_points, load_image
+from edge.data.aflw21 import AflwImages, aflw_split, framing_points, load_aflw21
 from edge.detect.cnn import LEVEL_BAND, LEVEL_SPLIT, STRIDES
 from edge.geometry import Box
 from edge.imaging import to_grey
-from edge.landmarks68 import key_points, roll
+from edge.landmarks68 import LEFT_EYE, MOUTH_CORNERS, NOSE_TIP, RIGHT_EYE, key_points, roll
 from edge.paths import data_root, models_dir
 
 SCENE = (160, 128)  # (w, h) of a training scene: the base input, padded to a multiple of 16
@@ -48,6 +49,7 @@ TILTED = 0.6  # faces rolled uniformly within +-MAX_ROLL; the others near uprigh
 MAX_ROLL = 45.0
 OCCLUDED = 0.15
 HARD_SHARE = 0.3  # backgrounds centred on a mined hard negative, once there are some
+TEXTURE_SHARE = 0.15  # scenes with a synthetic face-like texture over part of the background (wallpaper, text, blobs)
 NEG_GROUP = 20  # negatives are split in groups of this many consecutive photos
 
 
@@ -62,6 +64,7 @@ class FaceBank:
     alphas: list[np.ndarray] = field(default_factory=list)  # the face: a feathered ellipse where the photo has pixels
     wholes: list[np.ndarray] = field(default_factory=list)  # the whole patch (the face's own background too), feathered
     points: list[np.ndarray] = field(default_factory=list)
+    yaws: list[float] = field(default_factory=list)  # AFLW's yaw estimate in degrees; NaN where the folder has none
 
     def __len__(self) -> int:
         return len(self.patches)
@@ -79,40 +82,79 @@ def face_alpha(side: int, points: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.minimum(mask, valid)
 
 
+def add_face(bank: FaceBank, grey: np.ndarray, points: np.ndarray, patch_max: int = PATCH_MAX, yaw: float = np.nan) -> None:
+    """Cut one face (68 points in `grey`'s pixels) into the bank as a square patch around its landmark box."""
+    box = Box.around(points)
+    side_src = PATCH_CONTEXT * max(box.w, box.h)
+    side = int(min(patch_max, max(16, round(side_src))))
+    k = side / side_src
+    src, valid_src = grey, np.full(grey.shape, 255, np.uint8)
+    pts = np.asarray(points, np.float64)
+    if k < 0.7:  # shrink without aliasing, then place
+        src = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        valid_src = cv2.resize(valid_src, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        pts, scale = (pts + 0.5) * k - 0.5, 1.0
+    else:
+        pts, scale = pts * k, k
+    c = Box.around(pts)
+    t = np.array([side / 2 - c.cx, side / 2 - c.cy])
+    m = np.array([[scale, 0, t[0]], [0, scale, t[1]]])  # the face's box centre lands on the patch centre
+    patch = cv2.warpAffine(src, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    valid = cv2.warpAffine(valid_src, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    pts = pts + t
+    bank.patches.append(patch)
+    bank.points.append(pts.astype(np.float32))
+    bank.alphas.append(face_alpha(side, pts, valid))
+    inset = np.zeros((side, side), np.uint8)
+    e = max(int(0.06 * side), 1)
+    inset[e:-e, e:-e] = 255
+    bank.wholes.append(np.minimum(cv2.GaussianBlur(inset, (0, 0), max(0.03 * side, 0.8)), valid))
+    bank.yaws.append(float(yaw))
+
+
 def build_face_bank(samples: list[FaceSample], patch_max: int = PATCH_MAX, progress: bool = True) -> FaceBank:
     bank = FaceBank()
     for i, s in enumerate(samples):
         img = load_image(s.image_path)
         if img is None:
             continue
-        grey = to_grey(img)
-        box = Box.around(s.points)
-        side_src = PATCH_CONTEXT * max(box.w, box.h)
-        side = int(min(patch_max, max(16, round(side_src))))
-        k = side / side_src
-        src, valid_src = grey, np.full(grey.shape, 255, np.uint8)
-        pts = np.asarray(s.points, np.float64)
-        if k < 0.7:  # shrink without aliasing, then place
-            src = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
-            valid_src = cv2.resize(valid_src, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
-            pts, scale = (pts + 0.5) * k - 0.5, 1.0
-        else:
-            pts, scale = pts * k, k
-        c = Box.around(pts)
-        t = np.array([side / 2 - c.cx, side / 2 - c.cy])
-        m = np.array([[scale, 0, t[0]], [0, scale, t[1]]])  # the face's box centre lands on the patch centre
-        patch = cv2.warpAffine(src, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        valid = cv2.warpAffine(valid_src, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        pts = pts + t
-        bank.patches.append(patch)
-        bank.points.append(pts.astype(np.float32))
-        bank.alphas.append(face_alpha(side, pts, valid))
-        inset = np.zeros((side, side), np.uint8)
-        e = max(int(0.06 * side), 1)
-        inset[e:-e, e:-e] = 255
-        bank.wholes.append(np.minimum(cv2.GaussianBlur(inset, (0, 0), max(0.03 * side, 0.8)), valid))
+        add_face(bank, to_grey(img), s.points, patch_max)
         if progress and (i + 1) % 1000 == 0:
             print(f"  face patches: {i + 1}/{len(samples)}", file=sys.stderr)
+    return bank
+
+
+def aflw_detector_shape(manual21: np.ndarray, mean68: np.ndarray) -> np.ndarray:
+    """68 points standing in for an aflw21 face's own: the mean shape laid on its manual points (the landmark box
+    every detector is trained to report), with the five key places moved onto the manual eye centres, nose tip
+    and mouth corners where they were marked (so the key points and the roll are the face's own, turned heads
+    included)."""
+    shape = framing_points(manual21, mean68)
+    for place, idx in ((RIGHT_EYE, 7), (LEFT_EYE, 10)):  # AFLW marks the pupil; a 68 eye's centre is its six points' mean
+        if np.isfinite(manual21[idx, 0]):
+            shape[place] += manual21[idx] - shape[place].mean(0)
+    for place, idx in ((NOSE_TIP, 14), (MOUTH_CORNERS[0], 17), (MOUTH_CORNERS[1], 19)):
+        if np.isfinite(manual21[idx, 0]):
+            shape[place] = manual21[idx]
+    return shape
+
+
+def build_aflw_bank(folder: Path, part: str, bank: FaceBank | None = None, limit: int = 0, patch_max: int = PATCH_MAX) -> FaceBank:
+    """The aflw21 faces of the recorded split's `part` added to `bank` (a new one by default), every pose kept:
+    the faces the 68-point folders lack (profiles, every age and light)."""
+    from edge.shape_model import ShapeModel
+
+    faces = load_aflw21(folder)
+    split = aflw_split(folder, faces)
+    names = set(split.train if part == "train" else split.val)
+    faces = [f for f in faces if f.name in names][: limit or None]
+    mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
+    bank = FaceBank() if bank is None else bank
+    with AflwImages(folder) as reader:
+        for i, face in enumerate(faces):
+            add_face(bank, reader.read(face.name), aflw_detector_shape(face.points, mean), patch_max, face.yaw_deg)
+            if (i + 1) % 2000 == 0:
+                print(f"  aflw21 {part} patches: {i + 1}/{len(faces)}", file=sys.stderr)
     return bank
 
 
@@ -179,6 +221,7 @@ class SceneFace:
     box: Box  # the levelled landmark box (turned by the face's roll), scene pixels
     key_points: np.ndarray  # (5, 2) scene pixels
     upright: Box | None = None  # the plain tight box of the points
+    yaw: float = float("nan")  # degrees, where the face's folder gives it (aflw21)
 
     @property
     def size(self) -> float:
@@ -208,6 +251,45 @@ def _background(rng: np.random.Generator, negs: list[np.ndarray], w: int, h: int
     if k < 0.7:
         img = cv2.GaussianBlur(img, (0, 0), 0.45 / k)
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def _texture(rng: np.random.Generator, negs: list[np.ndarray], w: int, h: int) -> np.ndarray:
+    """A face-free texture of the kinds a kiosk sees behind people and the photos lack: a small piece of a
+    photo repeated as wallpaper, lines of text, or dark blobs in pairs and rows (eyes-and-mouth-like)."""
+    kind = rng.integers(3)
+    if kind == 0:  # wallpaper: a tile of a photo repeated, every other one mirrored at random
+        src = negs[int(rng.integers(len(negs)))]
+        t = int(rng.integers(6, 33))
+        y, x = int(rng.integers(0, max(src.shape[0] - t, 1))), int(rng.integers(0, max(src.shape[1] - t, 1)))
+        tile = src[y : y + t, x : x + t].astype(np.float32)
+        if rng.random() < 0.5:
+            tile = np.concatenate([tile, tile[:, ::-1]], 1)
+        if rng.random() < 0.5:
+            tile = np.concatenate([tile, tile[::-1]], 0)
+        out = np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))[:h, :w]
+        return (out - out.mean()) * rng.uniform(0.8, 2.0) + rng.uniform(60, 200)
+    ink, paper = (rng.uniform(0, 90), rng.uniform(150, 255)) if rng.random() < 0.7 else (rng.uniform(160, 255), rng.uniform(0, 90))
+    out = np.full((h, w), paper, np.float32)
+    if kind == 1:  # text: lines of random letters and digits
+        chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:-@%&"
+        scale = rng.uniform(0.25, 1.6)
+        step = int(max(30 * scale, 6))
+        for y in range(int(rng.integers(step // 2, step + 1)), h + step, step):
+            line = "".join(chars[i] for i in rng.integers(len(chars), size=int(rng.integers(3, 40))))
+            cv2.putText(out, line, (int(rng.integers(-20, 10)), y), int(rng.choice([0, 1, 2, 3, 4, 6, 7])), scale, float(ink),
+                        int(rng.integers(1, 3)), cv2.LINE_AA)  # fmt: skip
+        return out
+    for _ in range(int(rng.integers(2, 12))):  # blobs: pairs of dots with a bar under some of them
+        s = rng.uniform(3, 30)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        gap = s * rng.uniform(1.2, 3.0)
+        for dx in (-gap / 2, gap / 2):
+            cv2.ellipse(out, (int(cx + dx), int(cy)), (max(int(s / 2), 1), max(int(s * rng.uniform(0.2, 0.6)), 1)), 0, 0, 360,
+                        float(ink), -1, cv2.LINE_AA)  # fmt: skip
+        if rng.random() < 0.6:
+            cv2.line(out, (int(cx - gap / 2), int(cy + gap)), (int(cx + gap / 2), int(cy + gap)), float(ink), max(int(s / 3), 1),
+                     cv2.LINE_AA)  # fmt: skip
+    return cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
 
 
 def _relight(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
@@ -265,10 +347,16 @@ def compose(
     empty: float = EMPTY,
     n_faces: int | None = None,
     own_background: float = OWN_BACKGROUND,
+    texture: float = TEXTURE_SHARE,
 ) -> tuple[np.ndarray, list[SceneFace]]:
-    """One grey uint8 scene and its faces (`n_faces` tries to place exactly that many)."""
+    """One grey uint8 scene and its faces (`n_faces` tries to place exactly that many); `texture`: the chance of a
+    synthetic texture over part of the background (training only: validation scenes keep to real photos)."""
     w, h = size
     canvas = _relight(_background(rng, negs, w, h, hard or []), rng, 0.6)
+    if texture and negs and rng.random() < texture:  # over a rectangle of the background (or all of it)
+        tex = _texture(rng, negs, w, h)
+        x0, y0 = (int(rng.uniform(0, 0.6) * w), int(rng.uniform(0, 0.6) * h)) if rng.random() < 0.6 else (0, 0)
+        canvas[y0:, x0:] = tex[: h - y0, : w - x0]
     faces: list[SceneFace] = []
     placed: list[Box] = []
     n = 0 if rng.random() < empty else int(rng.choice(np.arange(1, len(N_FACES_P) + 1), p=N_FACES_P))
@@ -309,7 +397,7 @@ def compose(
         roi = canvas[y0 : y0 + rh, x0 : x0 + rw]
         roi[:] = roi * (1 - a) + face * a
         r = roll(pts)
-        faces.append(SceneFace(Box.around(pts, r), key_points(pts), Box.around(pts)))
+        faces.append(SceneFace(Box.around(pts, r), key_points(pts), Box.around(pts), bank.yaws[idx]))
         placed.append(approx)
     canvas = _finish(canvas, rng)
     return canvas, faces

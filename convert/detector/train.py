@@ -36,7 +36,7 @@ FP_BUDGET = 0.05  # false detections per scene at which recall is read for model
 @dataclass
 class TrainConfig:
     width: float = 1.0
-    epochs: int = 24
+    epochs: int = 18  # 14,646 faces (aflw21 included): fewer, larger epochs
     scenes_per_epoch: int = 10240
     batch: int = 32
     lr: float = 2e-3
@@ -45,7 +45,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     qat: bool = False
-    mine_every: int = 4  # epochs between hard-negative mining runs (0 = never)
+    mine_every: int = 3  # epochs between hard-negative mining runs (0 = never)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -224,7 +224,7 @@ def train(
             loss.backward()
             opt.step()
             sched.step()
-            parts["loss"].append(float(loss))
+            parts["loss"].append(float(loss.detach()))
             for k, v in info.items():
                 parts[k].append(v)
             if step % 25 == 0:
