@@ -259,8 +259,16 @@ def test_second_look_scores_a_levelled_crop_and_a_bad_file_is_one_line(tmp_path)
     g = features(cv2.GaussianBlur(grey, (0, 0), 3), kps, 0.8)
     t = features(turned, kps @ m[:, :2].T + m[:, 2], 0.8)
     assert np.corrcoef(g[: GRID * GRID], t[: GRID * GRID])[0, 1] > 0.95
-    model = SecondLook(np.zeros(f.size), 2.0, np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
+    model = SecondLook(((np.zeros((f.size, 1)), np.array([2.0])),), np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
     assert model(grey, kps, 0.8) == pytest.approx(1 / (1 + np.exp(-2.0)))
+    w0 = np.zeros((f.size, 2))  # a hidden layer: ReLU(score logit) and ReLU(-score logit)
+    w0[-1] = [1.0, -1.0]
+    mlp = SecondLook(((w0, np.zeros(2)), (np.array([[1.0], [-1.0]]), np.array([0.0]))), np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
+    assert mlp(grey, kps, 0.8) == pytest.approx(0.8, abs=1e-6)  # |logit| signed back: the network's own score
+    assert mlp(grey, kps, 0.1) == pytest.approx(0.1, abs=1e-6)
+    mlp.save(tmp_path / "mlp.npz", fit_faces=3.0)
+    again = SecondLook.load(tmp_path / "mlp.npz")
+    assert len(again.layers) == 2 and again(grey, kps, 0.8) == pytest.approx(0.8, abs=1e-3)
     bad = tmp_path / "detector_verify.npz"
     bad.write_bytes(b"not an npz")
     with pytest.raises(ValueError, match="not a detector second-look model") as err:

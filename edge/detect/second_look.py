@@ -50,23 +50,31 @@ def features(grey: np.ndarray, key_points: np.ndarray, score: float) -> np.ndarr
 
 @dataclass(frozen=True)
 class SecondLook:
-    weights: np.ndarray
-    bias: float
+    """A small multilayer perceptron on the candidate's features: ReLU hidden layers, a sigmoid out (one layer:
+    the logistic regression of the first version, whose files still load)."""
+
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (weights (n_in, n_out), bias (n_out,)) per layer
     mean: np.ndarray
     std: np.ndarray
     threshold: float  # final score at or above which a candidate is a face (chosen when fitted)
     score_floor: float  # network score below which a candidate is not looked at
 
     def probability(self, feats: np.ndarray) -> np.ndarray:
-        z = ((np.atleast_2d(feats) - self.mean) / self.std) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        z = (np.atleast_2d(feats) - self.mean) / self.std
+        for i, (w, b) in enumerate(self.layers):
+            z = z @ w + b
+            if i + 1 < len(self.layers):
+                z = np.maximum(z, 0.0)
+        return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -30, 30)))
 
     def __call__(self, grey: np.ndarray, key_points: np.ndarray, score: float) -> float:
         return float(self.probability(features(grey, key_points, score))[0])
 
     def save(self, path: Path, **meta: float) -> None:
-        np.savez_compressed(path, weights=self.weights.astype(np.float32), bias=np.array(self.bias), mean=self.mean.astype(np.float32),
-                            std=self.std.astype(np.float32), threshold=np.array(self.threshold), score_floor=np.array(self.score_floor),
+        """float16 weights (the scores move by < 1e-3), float32 normalisation."""
+        arrays = {f"{k}{i}": v.astype(np.float16) for i, layer in enumerate(self.layers) for k, v in zip("wb", layer)}
+        np.savez_compressed(path, n_layers=np.array(len(self.layers)), mean=self.mean.astype(np.float32), std=self.std.astype(np.float32),
+                            threshold=np.array(self.threshold), score_floor=np.array(self.score_floor), **arrays,
                             **{k: np.array(v) for k, v in meta.items()})  # fmt: skip
 
     @classmethod
@@ -75,7 +83,11 @@ class SecondLook:
                             "run `make models` (edgetrack train detector) or pass second_look=False")  # fmt: skip
         try:
             with np.load(path) as z:
-                return cls(z["weights"].astype(np.float64), float(z["bias"]), z["mean"].astype(np.float64), z["std"].astype(np.float64),
-                           float(z["threshold"]), float(z["score_floor"]))  # fmt: skip
+                if "weights" in z:  # the first version: one logistic layer
+                    layers = ((z["weights"].astype(np.float64)[:, None], np.array([float(z["bias"])])),)
+                else:
+                    layers = tuple((z[f"w{i}"].astype(np.float64), z[f"b{i}"].astype(np.float64)) for i in range(int(z["n_layers"])))
+                return cls(layers, z["mean"].astype(np.float64), z["std"].astype(np.float64), float(z["threshold"]),
+                           float(z["score_floor"]))  # fmt: skip
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"{path} is not a detector second-look model ({exc}); refit it with `edgetrack train detector`") from None
