@@ -1,10 +1,13 @@
 """Face detectors side by side on held-out data: `python -m convert.detector.evaluate --detector haar,cnn`.
 
-In one run, for every detector named (each through its own box mapping):
+In one run, for every detector named (each through its own box mapping; `cnn=DIR` is our
+detector with the model files of DIR, e.g. the one shipped before):
 * recall at IoU 0.5 on composited validation scenes (640x480: validation faces of both
-  annotated folders, 16-320 px, half of them rolled up to +-45 degrees, on held-out negatives),
-  overall and for small (< 40 px), upright (|roll| < 15 degrees) and tilted (>= 15, >= 30) faces;
-  a detection counts when it overlaps the face's landmark box, upright or levelled, at IoU >= 0.5;
+  annotated folders, 16-320 px, half of them rolled up to +-45 degrees, on held-out negatives;
+  and as many scenes of aflw21 validation faces, every pose), overall, per face set, and for
+  small (< 40 px), upright (|roll| < 15 degrees), tilted (>= 15, >= 30) and turned (AFLW's
+  |yaw| bins) faces; a detection counts when it overlaps the face's landmark box, upright or
+  levelled, at IoU >= 0.5;
 * false detections per face-free image: the held-out negatives as they are (~320x266), and
   the same photos scaled to 640x480 and relit as the scenes are;
 * median / p95 ms per 640x480 frame (one thread, warm), and per 1280x960 photo at the smallest
@@ -26,12 +29,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.detector.data import SceneFace, build_face_bank, compose, load_negatives, negative_split
+from convert.detector.data import SceneFace, build_aflw_bank, build_face_bank, compose, load_negatives, negative_split
 from convert.training_data import training_samples
 from edge.data.matching import MATCH_IOU, RECALL_IOU, greedy_pairs
 from edge.detect import make_detector
 from edge.geometry import Box
 from edge.landmarks68 import roll
+from edge.paths import data_root
 
 SCENE_SIZE = (640, 480)
 FACE_RANGE = (16.0, 320.0)
@@ -63,7 +67,43 @@ def timed(detector, image: np.ndarray, max_faces: int) -> tuple[list[Box], float
     return boxes, (time.perf_counter() - t0) * 1e3
 
 
-def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: int = 0) -> dict:
+def make_labelled(label: str, min_face: int | None = None):
+    """NAME, NAME@MIN_FACE or cnn=DIR[@MIN_FACE] (our detector with DIR's network, second look and box mapping)."""
+    label, _, px = label.partition("@")
+    min_face = int(px) if px else min_face
+    name, _, folder = label.partition("=")
+    kw = {} if min_face is None else {"min_face": min_face}
+    if not folder:
+        return make_detector(name, **kw)
+    if name != "cnn":
+        raise ValueError(f"--detector {label}: only cnn=DIR takes a model folder")
+    from edge.detect.cnn import CnnDetector
+    from edge.detect.mapping import BoxMapping
+
+    d = Path(folder)
+    det = CnnDetector(d / "detector_int8.tflite", second_look=d / "detector_verify.npz", mapped=False, **kw)
+    det.mapping = BoxMapping.load(d / "box_mapping.json", detector="cnn")
+    return det
+
+
+GROUPS = ("all", "68-point val faces", "aflw21 (every pose)", "small (<40 px)", "upright (<15 deg)", "tilted (>=15 deg)",
+          "tilted (>=30 deg)", "turned (yaw < 30 deg)", "turned (yaw >= 30 deg)", "turned (yaw >= 45 deg)")  # fmt: skip
+
+
+def face_groups(face: SceneFace) -> list[str]:
+    """The recall groups a face counts in."""
+    tilt = abs(np.rad2deg(face.box.angle))
+    out = ["all", "aflw21 (every pose)" if np.isfinite(face.yaw) else "68-point val faces"]
+    out += ["small (<40 px)"] if face.size < 40 else []
+    out += ["upright (<15 deg)" if tilt < 15 else "tilted (>=15 deg)"] + (["tilted (>=30 deg)"] if tilt >= 30 else [])
+    if np.isfinite(face.yaw):
+        yaw = abs(face.yaw)
+        out += ["turned (yaw < 30 deg)" if yaw < 30 else "turned (yaw >= 30 deg)"] + (["turned (yaw >= 45 deg)"] if yaw >= 45 else [])
+    return out
+
+
+def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: int = 0, aflw_scenes: int | None = None) -> dict:
+    """`aflw_scenes` (default `n_scenes`, 0 = none): scenes of aflw21 validation faces beside the 68-point ones."""
     split = negative_split()
     val_faces = training_samples(None, "val")
     negs_val = split["val"][: limit or None]
@@ -72,20 +112,24 @@ def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: 
     bank = build_face_bank(val_faces, patch_max=400, progress=False)
     negs = load_negatives(negs_val)
     rng = np.random.default_rng([seed, 2024])
-    scenes = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, empty=0.0, own_background=0.0) for _ in range(n_scenes)]
-    empties = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, empty=1.0)[0] for _ in range(len(negs))]
-    big = [compose(rng, bank, negs, (1280, 960), (10.0, 400.0), empty=0.0)[0] for _ in range(20)]
+    scene_kw = {"empty": 0.0, "own_background": 0.0, "texture": 0.0}
+    scenes = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, **scene_kw) for _ in range(n_scenes)]
+    empties = [compose(rng, bank, negs, SCENE_SIZE, FACE_RANGE, empty=1.0, texture=0.0)[0] for _ in range(len(negs))]
+    big = [compose(rng, bank, negs, (1280, 960), (10.0, 400.0), empty=0.0, texture=0.0)[0] for _ in range(20)]
+    n_aflw = n_scenes if aflw_scenes is None else aflw_scenes
+    if n_aflw:  # their own stream: the 68-point scenes stay those of earlier reports
+        aflw = build_aflw_bank(data_root() / "aflw21", "val", limit=limit, patch_max=400)
+        rng_a = np.random.default_rng([seed, 2026])
+        scenes += [compose(rng_a, aflw, negs, SCENE_SIZE, FACE_RANGE, **scene_kw) for _ in range(n_aflw)]
     w, h = SCENE_SIZE
     n_faces = sum(len([f for f in fs if 0 <= f.box.cx < w and 0 <= f.box.cy < h]) for _, fs in scenes)
-    report: dict = {"scenes": n_scenes, "scene_size": list(SCENE_SIZE), "face_range_px": list(FACE_RANGE), "negatives": len(negs),
+    report: dict = {"scenes": len(scenes), "scene_size": list(SCENE_SIZE), "face_range_px": list(FACE_RANGE), "negatives": len(negs),
                     "faces": n_faces, "detectors": {}}  # fmt: skip
-    for label in names:  # NAME or NAME@MIN_FACE
-        name, _, min_face = label.partition("@")
-        det = make_detector(name, min_face=int(min_face)) if min_face else make_detector(name)
+    for label in names:  # NAME, NAME@MIN_FACE, cnn=DIR
+        det = make_labelled(label)
         for img, _ in scenes[:5]:  # warm up (interpreters for each input size, caches)
             det.detect(img, 8)
-        groups: dict[str, list[bool]] = {"all": [], "small (<40 px)": [], "upright (<15 deg)": [], "tilted (>=15 deg)": [],
-                                         "tilted (>=30 deg)": []}  # fmt: skip
+        groups: dict[str, list[bool]] = {g: [] for g in GROUPS}
         false_scene, ms = 0, []
         for img, faces in scenes:
             boxes, t = timed(det, img, 8)
@@ -94,17 +138,12 @@ def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: 
             false_scene += false
             inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
             for f, ok in zip(inside, found):
-                tilt = abs(np.rad2deg(f.box.angle))
-                groups["all"].append(ok)
-                if f.size < 40:
-                    groups["small (<40 px)"].append(ok)
-                groups["upright (<15 deg)" if tilt < 15 else "tilted (>=15 deg)"].append(ok)
-                if tilt >= 30:
-                    groups["tilted (>=30 deg)"].append(ok)
+                for g in face_groups(f):
+                    groups[g].append(ok)
         fp_native = sum(len(det.detect(cv2.cvtColor(n, cv2.COLOR_GRAY2BGR), 8)) for n in negs)
         fp_scaled = sum(len(det.detect(e, 8)) for e in empties)
         big_ms = []
-        large = make_detector(name, min_face=large_min_face)
+        large = make_labelled(label.partition("@")[0], large_min_face)
         large.detect(big[0], 8)
         for img in big:
             big_ms.append(timed(large, img, 16)[1])
@@ -126,7 +165,8 @@ def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: 
 def format_report(report: dict) -> str:
     names = list(report["detectors"])
     first = report["detectors"][names[0]]
-    rows = [("recall " + k, [report["detectors"][n]["recall_pct"][k] for n in names], first["faces"][k]) for k in first["recall_pct"]]
+    rows = [("recall " + k, [report["detectors"][n]["recall_pct"].get(k, float("nan")) for n in names], first["faces"][k])
+            for k in first["recall_pct"]]  # fmt: skip
     lines = [f"| figure | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
     for label, vals, n in rows:
         lines.append(f"| {label} (% of {n} faces) | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
@@ -212,6 +252,7 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="python -m convert.detector.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--detector", default="haar,cnn", help="detectors, comma separated; NAME@PX sets its smallest face")
     p.add_argument("--scenes", type=int, default=300)
+    p.add_argument("--aflw-scenes", type=int, default=None, help="scenes of aflw21 val faces (default: as many as --scenes; 0 = none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--large-min-face", type=int, default=10, help="smallest face for the 1280x960 timing, px")
     p.add_argument("--limit", type=int, default=0)
@@ -229,7 +270,8 @@ def main() -> int:
     if args.score_run:
         print(json.dumps(score_run(*args.score_run)))
         return 0
-    report = run([n.strip() for n in args.detector.split(",") if n.strip()], args.scenes, args.seed, args.large_min_face, args.limit)
+    report = run([n.strip() for n in args.detector.split(",") if n.strip()], args.scenes, args.seed, args.large_min_face, args.limit,
+                 args.aflw_scenes)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

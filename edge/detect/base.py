@@ -26,6 +26,8 @@ DETECTORS = Registry(
         "haar": ("edge.detect.haar:HaarDetector", "OpenCV's frontal Haar cascade (upright faces)", {"min_face": "min_face"}),
         "cnn": ("edge.detect.cnn:CnnDetector", "our learned detector, int8 TFLite (faces rolled up to 45 degrees, 5 key points)",
                 {"min_face": "min_face", "threads": "num_threads"}),
+        "dlib": ("edge.detect.peers:DlibDetector", "dlib's HOG detector (workstation peer, for comparisons; edgetrack[peers])",
+                 {"min_face": "min_face"}),
     },
 )  # fmt: skip
 
