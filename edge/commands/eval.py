@@ -9,13 +9,22 @@ from pathlib import Path
 from edge.cnn.styles import DEFAULT_STYLE, STYLES, style_of_folder
 from edge.config import BY_KEY
 from edge.data import load_dataset, recorded_split, split_path
-from edge.detect import make_detector
 from edge.evaluate.harness import evaluate
 from edge.evaluate.report import OFFSET_HEADING, format_offset_table, format_table, plot_ced, summarise, write_json, write_predictions
 from edge.landmarks import make_landmarker
 from edge.landmarks.base import LANDMARKERS
+from edge.tracking import pick_detector
 
 DEFAULT_DETECTOR = BY_KEY["detector"].default  # what `edgetrack run` uses unless told
+
+
+def box_detector(args: argparse.Namespace):
+    """The detector for --box detect (None for gt boxes), chosen as `edgetrack run` chooses it; says which."""
+    if args.box != "detect":
+        return None
+    detector, why = pick_detector(args.detector)
+    print(why, file=sys.stderr)
+    return detector
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -110,7 +119,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.data}: no faces to score in {part}")
     names = [n.strip() for n in args.landmarker.split(",") if n.strip()]
     takes_model = model_takers(names, args.model)
-    detector = make_detector(args.detector) if args.box == "detect" else None
+    detector = box_detector(args)
     runs, summaries = [], []
     clm_types = [t.strip() for t in getattr(args, "clm_experts", "").split(",") if t.strip()]
     if clm_types and "clm" not in names:
@@ -168,7 +177,7 @@ def main_aflw(args: argparse.Namespace) -> int:
         raise ValueError("--clm-experts, --predictions and --plot are for 68-point folders; an aflw21 folder gets the per-yaw table")
     names = [n.strip() for n in args.landmarker.split(",") if n.strip()]
     takes_model = model_takers(names, args.model)
-    detector = make_detector(args.detector) if args.box == "detect" else None
+    detector = box_detector(args)
     style = pick_style(args.data, args.style, names)
     summaries = []
     for landmarker in _landmarkers([(n, {}) for n in names], takes_model, args.model, style):

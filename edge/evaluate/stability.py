@@ -133,6 +133,7 @@ class ClipRun:
     smooth: np.ndarray
     ms: np.ndarray
     landmarker: str
+    detector: str  # the one that ran (`auto` resolved)
 
 
 def measure_clip(cfg: RunConfig, clip: Path) -> ClipRun:
@@ -144,7 +145,8 @@ def measure_clip(cfg: RunConfig, clip: Path) -> ClipRun:
 
     cfg = replace(cfg, source=f"file:{clip}", display="none", effect=(), landmarks_out="", realtime=False, loop=False)
     rec = TrackRecorder()
-    rt = Runtime(cfg, build_pipeline(cfg), VideoFileSource(clip), NoDisplay(), on_frame=rec, record=True)
+    pipeline = build_pipeline(cfg)
+    rt = Runtime(cfg, pipeline, VideoFileSource(clip), NoDisplay(), on_frame=rec, record=True)
     res = rt.run()
     raw, smooth = rec.accelerations()
     ms = pipeline_ms(res.stage_ms)
@@ -157,7 +159,7 @@ def measure_clip(cfg: RunConfig, clip: Path) -> ClipRun:
         accel_smoothed_pct_iod=100.0 * rms(smooth),
         ms_per_frame=float(ms.mean()) if ms.size else float("nan"),
     )
-    return ClipRun(stats, raw, smooth, ms, rt.landmarker.name)
+    return ClipRun(stats, raw, smooth, ms, rt.landmarker.name, pipeline.tracker.detector.name)
 
 
 def measure_stability(cfg: RunConfig, clips: list[Path]) -> dict[str, Any]:
@@ -188,7 +190,7 @@ def measure_stability(cfg: RunConfig, clips: list[Path]) -> dict[str, Any]:
     return {
         **total.to_json(),
         "landmarker": runs[0].landmarker,
-        "detector": cfg.detector,
+        "detector": runs[0].detector,
         "smooth": cfg.smooth,
         "smooth_flow": cfg.smooth_flow,
         "frames_per_clip_limit": cfg.frames,

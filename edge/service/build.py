@@ -14,14 +14,13 @@ import sys
 from typing import Any
 
 from edge.config import RunConfig
-from edge.detect import make_detector
 from edge.displays.overlay import overlay_mode
 from edge.effects import make_effects
 from edge.service.pipeline import Pipeline
 from edge.signals import compute_signals
 from edge.smooth import Smoothing, SmoothParams
 from edge.sources.orient import Orientation
-from edge.tracking import Tracker, pick_landmarker
+from edge.tracking import Tracker, pick_detector, pick_landmarker
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +65,12 @@ def build_pipeline(cfg: RunConfig) -> Pipeline:
 
     Reads only the pipeline's own options (landmarker, model, style, delegate, detector, max_faces,
     threads, smoothing, effects, overlay, mirror, rotate, ...); source, display and output options are
-    the caller's. Says which landmarker `auto` picked, and why, through logging."""
+    the caller's. Says which landmarker and detector `auto` picked, and why, through logging."""
     set_threads(cfg.threads)
     landmarker, why = pick_landmarker(cfg.landmarker, cfg.threads, cfg.delegate, cfg.model, cfg.landmark_style)
     log.info(why)
-    detector = make_detector(cfg.detector, cfg.detector_min_face, cfg.threads)
+    detector, why = pick_detector(cfg.detector, cfg.detector_min_face, cfg.threads)
+    log.info(why)
     tracker = Tracker(landmarker, detector, cfg.max_faces, cfg.redetect_score, cfg.detect_every, cfg.verify_every)
     params = SmoothParams(cfg.smooth_min_cutoff, cfg.smooth_beta, cfg.smooth_pose_min_cutoff, cfg.smooth_pose_beta)
     delegate = describe_delegate(landmarker, cfg.delegate)

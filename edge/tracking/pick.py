@@ -1,4 +1,5 @@
-"""`--landmarker auto`: the best landmarker whose model files are present (cnn, else clm, else mean).
+"""`--landmarker auto` and `--detector auto`: the best part whose model files are present
+(landmarkers: cnn, else clm, else mean; detectors: cnn, else haar).
 
 Only `auto` may fall back, and it says why in full. Whatever the user named — a landmarker,
 a `--model` file, a `--delegate` — is used as named or stops the run with one line: a
@@ -10,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.cnn.styles import DEFAULT_STYLE
+from edge.detect import Detector, make_detector
 from edge.landmarks import Landmarker
 from edge.landmarks.base import LANDMARKERS
 from edge.parts import PartOptions, make_part
 
+DETECTOR_ORDER = ("cnn", "haar")  # ours finds more faces and fewer false ones (models/cards/detector.md)
 AUTO_ORDER = ("cnn", "clm", "mean")  # the best first; every "best landmarker available" (the run, a swap donor) is this
 # which landmarker a --model file is for, by its type (auto + --model picks by the file)
 MODEL_KIND = {".tflite": "cnn", ".npz": "clm"}
@@ -59,3 +62,18 @@ def pick_landmarker(
         skipped = f" ({'; '.join(why)})" if why else ""
         return lm, f"landmarker: auto -> {cand}{skipped}"
     raise RuntimeError("no landmarker could be made: " + "; ".join(why))
+
+
+def pick_detector(name: str = "auto", min_face: int | None = None, threads: int | None = None) -> tuple[Detector, str]:
+    """The detector and a line saying which one and why: `auto` is ours where its model files are present, else Haar."""
+    if name != "auto":
+        return make_detector(name, min_face, threads), f"detector: {name}"
+    why = []
+    for cand in DETECTOR_ORDER:
+        try:
+            det = make_detector(cand, min_face, threads)
+        except (FileNotFoundError, ImportError, ValueError, RuntimeError) as exc:
+            why.append(f"{cand}: {' '.join(str(exc).split())}")
+            continue
+        return det, f"detector: auto -> {cand}" + (f" ({'; '.join(why)})" if why else "")
+    raise RuntimeError("no detector could be made: " + "; ".join(why))
