@@ -247,13 +247,8 @@ def test_second_look_scores_a_levelled_crop_and_a_bad_file_is_one_line(tmp_path)
     grey = rng.integers(0, 255, (240, 320), dtype=np.uint8)
     kps = TEMPLATE * 4 + [100, 60]  # a face 4x the template, upright
     f = features(grey, kps, 0.8)
-    assert f.shape == (2 * GRID * GRID + 12,) and np.isfinite(f).all()
-    assert f[2 * GRID * GRID] == pytest.approx(np.log(0.8 / 0.2), abs=1e-5)
-    np.testing.assert_allclose(f[-11:-1], 0.0, atol=1e-4)  # the key points are the template's, 4x: no shape residual
-    assert f[-1] == pytest.approx(np.log(4.0), abs=1e-5)  # ...and their size
-    odd = kps.copy()
-    odd[2] += [12.0, 0.0]  # a "nose" far to the side
-    assert np.abs(features(grey, odd, 0.8)[-11:-1]).max() > 1.0
+    assert f.shape == (2 * GRID * GRID + 1,) and np.isfinite(f).all()
+    assert f[-1] == pytest.approx(np.log(0.8 / 0.2), abs=1e-5)
     angle = np.deg2rad(30)  # the same crop from the frame turned: the features follow the key points
     c, s = np.cos(angle), np.sin(angle)
     import cv2
@@ -264,11 +259,10 @@ def test_second_look_scores_a_levelled_crop_and_a_bad_file_is_one_line(tmp_path)
     g = features(cv2.GaussianBlur(grey, (0, 0), 3), kps, 0.8)
     t = features(turned, kps @ m[:, :2].T + m[:, 2], 0.8)
     assert np.corrcoef(g[: GRID * GRID], t[: GRID * GRID])[0, 1] > 0.95
-    n = 2 * GRID * GRID + 1  # the first version's features: a model fitted on them reads only those
-    model = SecondLook(((np.zeros((n, 1)), np.array([2.0])),), np.zeros(n), np.ones(n), 0.5, 0.25)
+    model = SecondLook(((np.zeros((f.size, 1)), np.array([2.0])),), np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
     assert model(grey, kps, 0.8) == pytest.approx(1 / (1 + np.exp(-2.0)))
     w0 = np.zeros((f.size, 2))  # a hidden layer: ReLU(score logit) and ReLU(-score logit)
-    w0[n - 1] = [1.0, -1.0]
+    w0[-1] = [1.0, -1.0]
     mlp = SecondLook(((w0, np.zeros(2)), (np.array([[1.0], [-1.0]]), np.array([0.0]))), np.zeros(f.size), np.ones(f.size), 0.5, 0.25)
     assert mlp(grey, kps, 0.8) == pytest.approx(0.8, abs=1e-6)  # |logit| signed back: the network's own score
     assert mlp(grey, kps, 0.1) == pytest.approx(0.1, abs=1e-6)

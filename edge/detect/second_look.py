@@ -31,12 +31,8 @@ TEMPLATE = np.array([[7.0, 8.5], [17.0, 8.5], [12.0, 13.5], [8.0, 18.0], [16.0, 
 
 
 def features(grey: np.ndarray, key_points: np.ndarray, score: float) -> np.ndarray:
-    """(2 GRID^2 + 1 + 11,) features of one candidate: the levelled crop's normalised pixels and gradients, the score's
-    logit, then its shape: where its five key points land in the crop against TEMPLATE (a face's points fit a
-    similarity well, a texture's often do not) and its size (log of the crop's scale: tiny candidates are mostly
-    false). A model fitted on fewer features (the first version) reads only the first ones."""
-    kps = np.asarray(key_points, np.float64)
-    sim = fit_similarity(kps, TEMPLATE)  # frame -> crop
+    """(2 GRID^2 + 1,) features of one candidate: the levelled crop's normalised pixels and gradients, the score's logit."""
+    sim = fit_similarity(np.asarray(key_points, np.float64), TEMPLATE)  # frame -> crop
     back = sim.inverse()
     c = (GRID - 1) / 2.0
     cx, cy = back.apply(np.array([c, c]))
@@ -49,9 +45,7 @@ def features(grey: np.ndarray, key_points: np.ndarray, score: float) -> np.ndarr
     mag = np.sqrt(gx * gx + gy * gy)
     mag = mag / (mag.mean() + 1e-3)
     p = float(np.clip(score, 1e-4, 1 - 1e-4))
-    shape = (sim.apply(kps) - TEMPLATE).ravel()
-    size = np.log(max(1.0 / max(sim.scale, 1e-6), 1e-3))
-    return np.concatenate([x.ravel(), mag.ravel(), [np.log(p / (1 - p))], shape, [size]]).astype(np.float32)
+    return np.concatenate([x.ravel(), mag.ravel(), [np.log(p / (1 - p))]]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -66,8 +60,7 @@ class SecondLook:
     score_floor: float  # network score below which a candidate is not looked at
 
     def probability(self, feats: np.ndarray) -> np.ndarray:
-        n = len(self.mean)  # a model fitted on fewer features reads the first ones
-        z = (np.atleast_2d(feats)[:, :n] - self.mean) / self.std
+        z = (np.atleast_2d(feats) - self.mean) / self.std
         for i, (w, b) in enumerate(self.layers):
             z = z @ w + b
             if i + 1 < len(self.layers):
