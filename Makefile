@@ -49,6 +49,7 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train shape
 	$(VENV)/bin/edgetrack train boxmap
 	$(VENV)/bin/edgetrack train peers
+	$(VENV)/bin/edgetrack train boxmap --detector dlib   # the reference detector's own mapping (workstation peer, comparisons only)
 	$(VENV)/bin/edgetrack train texture
 	$(VENV)/bin/edgetrack train expressions
 	$(VENV)/bin/edgetrack train masks
@@ -57,7 +58,7 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --mirror-heads --epochs 30 --lr 5e-4 --out build/cnn/cnn_landmarks_qat1.pt
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat1.pt --qat --mirror-heads --epochs 15 --lr 2e-4 --seed 1 --out build/cnn/cnn_landmarks_qat.pt
 	$(VENV)/bin/edgetrack export cnn --checkpoint build/cnn/cnn_landmarks_qat.pt
-	$(VENV)/bin/edgetrack train detector   # our face detector (--detector cnn): network (~1 h on one core), int8 export, second look
+	$(VENV)/bin/edgetrack train detector   # our face detector (the default): 68-point and aflw21 faces, network (~1.5 h on one core), int8 export, second look
 	$(VENV)/bin/edgetrack train boxmap --detector cnn
 	$(VENV)/bin/edgetrack train emotion   # after the CNN: KDEF's points are fitted with the shipped landmarker
 
