@@ -119,7 +119,7 @@ def export_detector(checkpoint: Path, models: Path | None, data: list[Path] | No
     calib = make_scenes(min(400, 4 * len(calib_faces)), rng, calib_bank, load_negatives(negs_train, negatives))
     calib_x = to_tensor(calib.images).numpy().transpose(0, 2, 3, 1)
     val = make_scenes(300, np.random.default_rng([seed, 10**6 + 1]), build_face_bank(val_faces, progress=False),
-                      load_negatives(negs_val, negatives))  # fmt: skip
+                      load_negatives(negs_val, negatives), texture=0.0)  # fmt: skip
     print(f"converting {checkpoint} ({count_params(model):,} params) to {out}, calibrated on {len(calib)} training scenes", file=sys.stderr)
     int8_path, float_path, removed = convert(model, out, calib_x, verbose=verbose)
     report = parity(model, int8_path, float_path, WORK / "detector.onnx", val)
