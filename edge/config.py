@@ -54,7 +54,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("landmark_style", str, "300w", "annotators' style of the CNN's points: 300w (the 300-W benchmark markup) | ytf68",
            choices=("300w", "ytf68")),
     Option("delegate", str, "", "TFLite delegate for the CNN (e.g. xnnpack); empty = the default"),
-    Option("detector", str, "haar", "face detector: haar (OpenCV's cascade, upright faces) | cnn (ours, learned: rolled faces too)"),
+    Option("detector", str, "auto", "face detector: auto (cnn where its model is present, else haar; says which) | cnn (ours, "
+           "learned: rolled, small and turned faces) | haar (OpenCV's cascade, upright faces)"),
     Option("detector_min_face", int, 24, "smallest face the detector looks for, in frame pixels (smaller: more search scales)",
            _pos, "an integer >= 1"),
     Option("max_faces", int, 1, "faces tracked at once", _pos, "an integer >= 1"),
