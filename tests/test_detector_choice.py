@@ -102,3 +102,29 @@ def test_detector_evaluation_groups_faces_by_size_roll_and_yaw():
     assert face_groups(turned) == ["all", "aflw21 (every pose)", "tilted (>=15 deg)", "tilted (>=30 deg)", "turned (yaw >= 30 deg)",
                                    "turned (yaw >= 45 deg)"]  # fmt: skip
     assert set(face_groups(turned)) <= set(GROUPS)
+
+
+@pytest.mark.data
+def test_aflw21_faces_enter_the_detector_bank_with_their_yaw_and_key_points_on_the_face():
+    from convert.detector.data import build_aflw_bank
+    from edge.data.aflw21 import CROP_SIDE, aflw_split, load_aflw21
+    from edge.landmarks68 import key_points
+    from edge.paths import data_root
+
+    folder = data_root() / "aflw21"
+    if not (folder / "landmarks21.csv").is_file():
+        pytest.skip(f"aflw21 faces {folder} are absent (set EDGETRACK_DATA or add ../shared/data)")
+    bank = build_aflw_bank(folder, "val", limit=12)
+    faces = load_aflw21(folder)
+    val = set(aflw_split(folder, faces).val)
+    first = [f for f in faces if f.name in val][:12]  # the faces the bank took, in its order
+    assert len(bank) == 12 and np.allclose(bank.yaws, [f.yaw_deg for f in first])
+    # a few AFLW markups lie off their own crop (8 faces of 11,764, e.g. image04633.jpg); the others:
+    pts_ok = [np.nanmin(f.points) >= 0 and np.nanmax(f.points) < CROP_SIDE for f in first]
+    on_crop = [i for i, ok in enumerate(pts_ok) if ok]
+    assert len(on_crop) >= 10
+    for patch, alpha, pts in [(bank.patches[i], bank.alphas[i], bank.points[i]) for i in on_crop]:
+        kp = key_points(pts)
+        side = patch.shape[0]
+        assert ((kp > 0) & (kp < side)).all()  # eyes, nose and mouth on the patch...
+        assert alpha[int(kp[2, 1]), int(kp[2, 0])] > 200  # ...and the nose tip inside the face's alpha
