@@ -90,11 +90,9 @@ def test_nme_at_the_shared_places_and_the_box_from_the_markup():
 def test_evaluation_per_yaw_bin_ranks_a_landmarker_above_the_mean_shape():
     if not (AFLW / "landmarks21.csv").is_file():
         pytest.skip(f"{AFLW} not present (the shared data folder)")
-    from edge.data.aflw21 import aflw_split
+    from edge.data.aflw21 import load_aflw21_part
 
-    faces = load_aflw21(AFLW)
-    val = set(aflw_split(AFLW, faces).val)
-    faces = [f for f in faces if f.name in val][:60]
+    faces = load_aflw21_part(AFLW, "val")[:60]
     runs = [summarise_aflw(evaluate_aflw(AFLW, faces, make_landmarker(n), "gt")) for n in ("mean", "cnn")]
     table = format_aflw_table(runs)
     assert "|yaw| 45+" in table and runs[0]["all"]["n"] == 60

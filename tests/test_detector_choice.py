@@ -107,7 +107,7 @@ def test_detector_evaluation_groups_faces_by_size_roll_and_yaw():
 @pytest.mark.data
 def test_aflw21_faces_enter_the_detector_bank_with_their_yaw_and_key_points_on_the_face():
     from convert.detector.data import build_aflw_bank
-    from edge.data.aflw21 import CROP_SIDE, aflw_split, load_aflw21
+    from edge.data.aflw21 import CROP_SIDE, load_aflw21_part
     from edge.landmarks68 import key_points
     from edge.paths import data_root
 
@@ -115,9 +115,7 @@ def test_aflw21_faces_enter_the_detector_bank_with_their_yaw_and_key_points_on_t
     if not (folder / "landmarks21.csv").is_file():
         pytest.skip(f"aflw21 faces {folder} are absent (set EDGETRACK_DATA or add ../shared/data)")
     bank = build_aflw_bank(folder, "val", limit=12)
-    faces = load_aflw21(folder)
-    val = set(aflw_split(folder, faces).val)
-    first = [f for f in faces if f.name in val][:12]  # the faces the bank took, in its order
+    first = load_aflw21_part(folder, "val")[:12]  # the faces the bank took, in its order
     assert len(bank) == 12 and np.allclose(bank.yaws, [f.yaw_deg for f in first])
     # a few AFLW markups lie off their own crop (8 faces of 11,764, e.g. image04633.jpg); the others:
     pts_ok = [np.nanmin(f.points) >= 0 and np.nanmax(f.points) < CROP_SIDE for f in first]

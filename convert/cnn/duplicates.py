@@ -22,7 +22,7 @@ import numpy as np
 
 from convert.training_data import training_samples
 from edge.data import load_image
-from edge.data.aflw21 import AflwImages, aflw_split, load_aflw21
+from edge.data.aflw21 import AflwImages, load_aflw21_part
 from edge.geometry import fit_similarity
 from edge.imaging import to_grey
 from edge.paths import data_root
@@ -69,17 +69,13 @@ def main() -> int:
     val_names, val = val_patches(canonical)
     found: list[dict] = []
     folder = data_root() / "aflw21"
-    faces = load_aflw21(folder)
-    split = aflw_split(folder, faces)
-    train = set(split.train)
     cands, vecs = [], []
     with AflwImages(folder) as images:
-        for f in faces:
-            if f.name in train:
-                v = patch(images.read(f.name), f.points[CORNERS_AFLW].astype(np.float64), canonical)
-                if v is not None:
-                    cands.append(f"aflw21/{f.name}")
-                    vecs.append(v)
+        for f in load_aflw21_part(folder, "train"):
+            v = patch(images.read(f.name), f.points[CORNERS_AFLW].astype(np.float64), canonical)
+            if v is not None:
+                cands.append(f"aflw21/{f.name}")
+                vecs.append(v)
     teacher = Path("build/cnn/teacher_labels.npz")
     if teacher.is_file():  # KDEF faces have no manual points: aligned on the teacher's
         with np.load(teacher) as z:

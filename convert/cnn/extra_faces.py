@@ -22,7 +22,7 @@ from convert.cnn.teacher import kept
 from edge.cnn.crop import CropSpec, crop_from_box, warp_crop
 from edge.cnn.styles import STYLES
 from edge.data import load_image
-from edge.data.aflw21 import AflwImages, aflw_split, framing_points, load_aflw21
+from edge.data.aflw21 import AflwImages, framing_points, load_aflw21_part
 from edge.geometry import Box, fit_similarity
 from edge.shape_model import ShapeModel
 
@@ -49,10 +49,7 @@ def _cache_one(img: np.ndarray, frame68: np.ndarray, c: int) -> tuple[np.ndarray
 def aflw_cache(folder: Path, labels: dict[str, np.ndarray] | None, input_size: int, part: str = "train") -> FaceCache:
     """aflw21 faces of `part` with their 21 points as `aux`; with `labels` (train part only), the teacher's
     68 points as targets where both gates kept them."""
-    faces = load_aflw21(folder)
-    split = aflw_split(folder, faces)
-    names = set(split.train if part == "train" else split.val)
-    faces = [f for f in faces if f.name in names]
+    faces = load_aflw21_part(folder, part)
     mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
     teacher: dict[str, np.ndarray] = {}
     if labels is not None:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from edge.data import flip_points, load_image
-from edge.data.aflw21 import COMMON_68, COMMON_AFLW, AflwImages, aflw_split, load_aflw21
+from edge.data.aflw21 import COMMON_68, COMMON_AFLW, AflwImages, load_aflw21_part
 from edge.landmarks68 import interocular
 
 UPSCALE = 2  # aflw21 crops are 120 px; dlib's HOG finds faces from ~80 px, its predictor was fitted on larger ones
@@ -79,10 +79,7 @@ def _crop_rect(side: int) -> tuple[float, float, float, float]:
 
 def label_aflw(folder: Path, teacher: Teacher, progress: bool = True) -> dict[str, np.ndarray]:
     """Teacher points (in 120 px crop pixels) on the train part of aflw21, with both gates' measures."""
-    faces = load_aflw21(folder)
-    split = aflw_split(folder, faces)
-    train = set(split.train)
-    faces = [f for f in faces if f.name in train]
+    faces = load_aflw21_part(folder, "train")
     n = len(faces)
     pts = np.full((n, 68, 2), np.nan)
     flip_d = np.full(n, np.inf)

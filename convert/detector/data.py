@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from edge.data import FaceSample, flip_points, load_image
-from edge.data.aflw21 import AflwImages, aflw_split, framing_points, load_aflw21
+from edge.data.aflw21 import AflwImages, framing_points, load_aflw21_part
 from edge.detect.cnn import LEVEL_BAND, LEVEL_SPLIT, STRIDES
 from edge.geometry import Box
 from edge.imaging import to_grey
@@ -144,10 +144,7 @@ def build_aflw_bank(folder: Path, part: str, bank: FaceBank | None = None, limit
     the faces the 68-point folders lack (profiles, every age and light)."""
     from edge.shape_model import ShapeModel
 
-    faces = load_aflw21(folder)
-    split = aflw_split(folder, faces)
-    names = set(split.train if part == "train" else split.val)
-    faces = [f for f in faces if f.name in names][: limit or None]
+    faces = load_aflw21_part(folder, part)[: limit or None]
     mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
     bank = FaceBank() if bank is None else bank
     with AflwImages(folder) as reader:

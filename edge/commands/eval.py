@@ -162,15 +162,13 @@ def _landmarkers(plan: list[tuple[str, dict]], takes_model: set[str], model: str
 
 def main_aflw(args: argparse.Namespace) -> int:
     """An aflw21 folder: its val part scored in AFLW's own markup per yaw bin (edge/evaluate/aflw.py)."""
-    from edge.data.aflw21 import aflw_split, load_aflw21
+    from edge.data.aflw21 import load_aflw21, load_aflw21_part
     from edge.evaluate.aflw import evaluate_aflw, format_aflw_table, summarise_aflw
 
-    faces = load_aflw21(args.data)
-    if args.split != "all":
-        split = aflw_split(args.data, faces)
-        part = "val" if args.split == "auto" else args.split
-        names = set(split.val if part == "val" else split.train)
-        faces = [f for f in faces if f.name in names]
+    if args.split == "all":
+        faces = load_aflw21(args.data)
+    else:
+        faces = load_aflw21_part(args.data, "val" if args.split == "auto" else args.split)
     if args.limit:
         faces = faces[: args.limit]
     if args.clm_experts or args.predictions or args.plot:

@@ -107,6 +107,15 @@ def aflw_split(folder: Path | str, faces: list[AflwFace]) -> Split:
     return load_or_make_split(folder, stubs, val_fraction=VAL_FRACTION)
 
 
+def load_aflw21_part(folder: Path | str, part: str) -> list[AflwFace]:
+    """The faces of the recorded split's `part` ('train' or 'val'), in the file's order."""
+    if part not in ("train", "val"):
+        raise ValueError(f"aflw21 split part must be 'train' or 'val', not {part!r}")
+    faces = load_aflw21(folder)
+    names = set(getattr(aflw_split(folder, faces), part))
+    return [f for f in faces if f.name in names]
+
+
 def yaw_bin(yaw_deg: float) -> int:
     """Index into YAW_BINS of |yaw|."""
     a = abs(yaw_deg)
