@@ -8,7 +8,9 @@ tracker quietly running the mean shape (NME ~21%) with exit 0 is worse than no t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from edge.cnn.styles import DEFAULT_STYLE
 from edge.detect import Detector, make_detector
@@ -16,6 +18,7 @@ from edge.landmarks import Landmarker
 from edge.landmarks.base import LANDMARKERS
 from edge.parts import PartOptions, make_part
 
+T = TypeVar("T")
 DETECTOR_ORDER = ("cnn", "haar")  # ours finds more faces and fewer false ones (models/cards/detector.md)
 AUTO_ORDER = ("cnn", "clm", "mean")  # the best first; every "best landmarker available" (the run, a swap donor) is this
 # which landmarker a --model file is for, by its type (auto + --model picks by the file)
@@ -46,34 +49,37 @@ def pick_landmarker(
         return _make(kind, threads, delegate, model, style), f"landmarker: auto -> {kind} (for --model {model})"
     if delegate:
         return _make("cnn", threads, delegate, "", style), f"landmarker: auto -> cnn (for --delegate {delegate})"
-    why = []
-    for cand in AUTO_ORDER:
-        try:
-            styled = "style" in LANDMARKERS.takes(cand)
-            lm = _make(cand, threads, "", "", style if styled else DEFAULT_STYLE)
-        except FileNotFoundError as exc:
-            why.append(f"{cand}: {exc}")
-            continue
-        except (ImportError, ValueError, RuntimeError) as exc:
-            why.append(f"{cand}: {' '.join(str(exc).split())}")
-            continue
-        if style != DEFAULT_STYLE and not styled:
-            why.append(f"--landmark-style {style} does not apply to {cand}")
-        skipped = f" ({'; '.join(why)})" if why else ""
-        return lm, f"landmarker: auto -> {cand}{skipped}"
-    raise RuntimeError("no landmarker could be made: " + "; ".join(why))
+
+    def make(cand: str) -> Landmarker:
+        return _make(cand, threads, "", "", style if "style" in LANDMARKERS.takes(cand) else DEFAULT_STYLE)
+
+    cand, lm, why = _first_made("landmarker", AUTO_ORDER, make)
+    if style != DEFAULT_STYLE and "style" not in LANDMARKERS.takes(cand):
+        why.append(f"--landmark-style {style} does not apply to {cand}")
+    return lm, _auto_line("landmarker", cand, why)
 
 
 def pick_detector(name: str = "auto", min_face: int | None = None, threads: int | None = None) -> tuple[Detector, str]:
     """The detector and a line saying which one and why: `auto` is ours where its model files are present, else Haar."""
     if name != "auto":
         return make_detector(name, min_face, threads), f"detector: {name}"
-    why = []
-    for cand in DETECTOR_ORDER:
+    cand, det, why = _first_made("detector", DETECTOR_ORDER, lambda c: make_detector(c, min_face, threads))
+    return det, _auto_line("detector", cand, why)
+
+
+def _first_made(kind: str, order: tuple[str, ...], make: Callable[[str], T]) -> tuple[str, T, list[str]]:
+    """(name, part, why the ones before it could not be made): the first of `order` that `make` can make; none is one
+    RuntimeError naming every reason. A missing model file's message is kept as it is, the others on one line."""
+    why: list[str] = []
+    for cand in order:
         try:
-            det = make_detector(cand, min_face, threads)
-        except (FileNotFoundError, ImportError, ValueError, RuntimeError) as exc:
+            return cand, make(cand), why
+        except FileNotFoundError as exc:
+            why.append(f"{cand}: {exc}")
+        except (ImportError, ValueError, RuntimeError) as exc:
             why.append(f"{cand}: {' '.join(str(exc).split())}")
-            continue
-        return det, f"detector: auto -> {cand}" + (f" ({'; '.join(why)})" if why else "")
-    raise RuntimeError("no detector could be made: " + "; ".join(why))
+    raise RuntimeError(f"no {kind} could be made: " + "; ".join(why))
+
+
+def _auto_line(kind: str, cand: str, why: list[str]) -> str:
+    return f"{kind}: auto -> {cand}" + (f" ({'; '.join(why)})" if why else "")
