@@ -126,3 +126,15 @@ def test_aflw21_faces_enter_the_detector_bank_with_their_yaw_and_key_points_on_t
         side = patch.shape[0]
         assert ((kp > 0) & (kp < side)).all()  # eyes, nose and mouth on the patch...
         assert alpha[int(kp[2, 1]), int(kp[2, 0])] > 200  # ...and the nose tip inside the face's alpha
+
+
+def test_our_detector_takes_an_earlier_models_box_mapping_as_an_argument():
+    from edge.detect.cnn import CnnDetector
+    from edge.detect.mapping import BoxMapping
+
+    if not model_path("detector_int8.tflite").is_file():
+        pytest.skip("models/detector_int8.tflite is not built; `make models` makes it")
+    other = BoxMapping(0.1, -0.05, 0.9, 1.1)
+    assert CnnDetector(box_mapping=other).mapping == other
+    assert CnnDetector().mapping == BoxMapping.load(detector="cnn") != other
+    assert CnnDetector(box_mapping=other, mapped=False).mapping == BoxMapping()

@@ -81,9 +81,8 @@ def make_labelled(label: str, min_face: int | None = None):
     from edge.detect.mapping import BoxMapping
 
     d = Path(folder)
-    det = CnnDetector(d / "detector_int8.tflite", second_look=d / "detector_verify.npz", mapped=False, **kw)
-    det.mapping = BoxMapping.load(d / "box_mapping.json", detector="cnn")
-    return det
+    return CnnDetector(d / "detector_int8.tflite", second_look=d / "detector_verify.npz",
+                       box_mapping=BoxMapping.load(d / "box_mapping.json", detector="cnn"), **kw)  # fmt: skip
 
 
 GROUPS = ("all", "68-point val faces", "aflw21 (every pose)", "small (<40 px)", "upright (<15 deg)", "tilted (>=15 deg)",

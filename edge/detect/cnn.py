@@ -109,9 +109,11 @@ class CnnDetector:
         nms_iou: float = 0.35,
         mapped: bool = True,
         second_look: bool | str | Path = True,
+        box_mapping: BoxMapping | None = None,
     ) -> None:
         """`second_look`: True = the shipped second look when it is there (its fitted thresholds then apply), a path =
-        that file, False = the network's score alone against `score_threshold` (default 0.5)."""
+        that file, False = the network's score alone against `score_threshold` (default 0.5). `box_mapping`: this
+        mapping instead of the fitted one (`mapped=False`: none)."""
         path = Path(model_path) if model_path else _default_model()
         require_file(path, "face detector model", FIX)
         self.second_look: SecondLook | None = None
@@ -134,7 +136,7 @@ class CnnDetector:
                 f"and {3 * len(STRIDES)}); export one with `edgetrack train detector`"
             )
         self._models[(shape[1], shape[2])] = first
-        self.mapping = BoxMapping.load(detector=self.name) if mapped else BoxMapping()
+        self.mapping = (box_mapping or BoxMapping.load(detector=self.name)) if mapped else BoxMapping()
         self.delegate = first.delegate
 
     def _model(self, h: int, w: int) -> TFLiteModel:
