@@ -75,8 +75,8 @@ def _candidates(det: CnnDetector, grey: np.ndarray, faces: list[Box]) -> tuple[l
 
 
 def collect(det: CnnDetector, limit: int = 0, seed: int = 0, aflw21: Path | None = None) -> dict[str, dict[str, list]]:
-    """{'fit' | 'calib': {'X', 'y', 'face_best' (per calibration face: its best candidate's features or None),
-    'neg_images'}}."""
+    """{'fit' | 'calib': {'X', 'y' (candidate features, 1 face / 0 not), 'faces' (per held-out photo face: the features
+    of its face candidates), 'neg' ({kind of NEG_KINDS: per held-out face-free photo, its candidates' features})}}."""
     parts: dict[str, dict] = {k: {"X": [], "y": [], "faces": [], "neg": {kind: [] for kind in NEG_KINDS}} for k in ("fit", "calib")}
     faces = training_samples(None, "train")[: limit or None]
     for i, s in enumerate(faces):
