@@ -274,3 +274,58 @@ def test_second_look_scores_a_levelled_crop_and_a_bad_file_is_one_line(tmp_path)
     with pytest.raises(ValueError, match="not a detector second-look model") as err:
         SecondLook.load(bad)
     assert "\n" not in str(err.value)
+
+
+def test_second_look_convolution_is_pytorchs_cross_correlation_relu_and_pool():
+    from edge.detect.second_look import conv3x3_relu_pool
+
+    x = np.arange(2 * 6 * 5, dtype=np.float32).reshape(1, 2, 6, 5)
+    w = np.zeros((2, 2, 3, 3), np.float32)
+    w[0, 0, 0, 0] = 1.0  # out 0: channel 0 one row up and one column left (zero outside)
+    w[1, 1, 1, 1] = -1.0  # out 1: 45 minus channel 1 (30..59), negative half cut by the ReLU
+    y = conv3x3_relu_pool(x, w, np.array([0.0, 45.0], np.float32))
+    shifted = np.zeros((6, 5), np.float32)
+    shifted[1:, 1:] = x[0, 0, :-1, :-1]
+    want = shifted[:6, :4].reshape(3, 2, 2, 2).max(axis=(1, 3))  # 2x2 max pooling, the odd column dropped
+    assert y.shape == (1, 2, 3, 2)
+    np.testing.assert_array_equal(y[0, 0], want)
+    np.testing.assert_array_equal(y[0, 1], np.maximum(45.0 - x[0, 1, :6, :4], 0).reshape(3, 2, 2, 2).max(axis=(1, 3)))
+    assert y[0, 1, 0, 0] == 15.0 and y[0, 1, 2, 1] == 0.0
+
+
+def test_convolutional_second_look_matches_its_torch_network_and_round_trips(tmp_path):
+    torch = pytest.importorskip("torch")  # the fitting side is workstation-only
+    from convert.detector.second_look import _crop_cnn, to_second_look
+    from edge.detect.second_look import GRID, TEMPLATE, SecondLook
+
+    torch.manual_seed(0)
+    net = _crop_cnn(4, 8).eval()
+    x = np.random.default_rng(1).normal(size=(5, 2 * GRID * GRID + 1)).astype(np.float32)
+    model = to_second_look(net, np.zeros(x.shape[1]), np.ones(x.shape[1]))
+    with torch.no_grad():
+        want = torch.sigmoid(net(torch.from_numpy(x))).numpy()
+    np.testing.assert_allclose(model.probability(x), want, atol=1e-5)
+    model.save(tmp_path / "cnn.npz")
+    again = SecondLook.load(tmp_path / "cnn.npz")
+    assert len(again.convs) == 3
+    np.testing.assert_allclose(again.probability(x), want, atol=2e-3)  # float16 weights
+    grey = np.random.default_rng(2).integers(0, 255, (240, 320), dtype=np.uint8)
+    cands = [(TEMPLATE * 4 + [100, 60], 0.8), (TEMPLATE * 2 + [30, 150], 0.3)]
+    batched = again.look(grey, cands)
+    assert batched == pytest.approx([again(grey, k, s) for k, s in cands], abs=1e-6)
+
+
+def test_convolutional_second_look_learns_a_face_like_pattern():
+    pytest.importorskip("torch")
+    from convert.detector.second_look import fit_classifier
+    from edge.detect.second_look import GRID
+
+    rng = np.random.default_rng(0)
+    n = 600
+    crops = rng.normal(size=(n, 2, GRID, GRID)).astype(np.float32)
+    y = (np.arange(n) % 2).astype(np.float64)
+    crops[y == 1, 0, 7:10, 5:19] += 2.0  # "faces": a dark-light bar where the eyes sit, anywhere else noise
+    x = np.concatenate([crops.reshape(n, -1), np.zeros((n, 1), np.float32)], axis=1)
+    model = fit_classifier(x[:400], y[:400], channels=4, hidden=8)
+    p = model.probability(x[400:])
+    assert ((p >= 0.5) == (y[400:] == 1)).mean() > 0.9

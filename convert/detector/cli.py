@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from convert.detector.data import build_aflw_bank, build_face_bank, load_negatives, make_scenes, negative_split
-from convert.detector.second_look import HIDDEN
+from convert.detector.second_look import CHANNELS, HIDDEN
 from convert.detector.train import TrainConfig, train
 from convert.training_data import training_samples
 from edge.paths import data_root
@@ -58,7 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     p.add_argument("--export-only", action="store_true", help="export --out (the checkpoint) without training")
     p.add_argument("--second-look-only", action="store_true", help="refit only the second look (models/detector_verify.npz)")
-    p.add_argument("--second-look-hidden", type=int, default=HIDDEN, help="hidden units of the second look (0 = logistic regression)")
+    p.add_argument("--second-look-channels", type=int, default=CHANNELS,
+                   help="first convolution's width of the second look (0 = a perceptron on the flat features)")
+    p.add_argument("--second-look-hidden", type=int, default=HIDDEN,
+                   help="dense hidden units of the second look (0 with 0 channels: logistic regression)")
     p.add_argument("--models", type=Path, default=None, help="folder for detector_int8.tflite (default: models/)")
 
 
@@ -68,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
 
     aflw = None if args.no_aflw21 else aflw21_folder(args.aflw21)
     if args.second_look_only:
-        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw)
+        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw, args.second_look_channels)
         return 0
     split = negative_split(args.negatives)
     if not args.export_only:
@@ -97,5 +100,5 @@ def main(args: argparse.Namespace) -> int:
         return 0
     rc = export_detector(args.out, args.models, args.data, args.negatives, seed=args.seed, limit=args.limit)
     if rc == 0:  # the second look is fitted on the exported network's own candidates
-        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw)
+        fit_second_look(args.models, args.limit, args.seed, args.second_look_hidden, aflw, args.second_look_channels)
     return rc

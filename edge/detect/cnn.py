@@ -7,8 +7,8 @@ faces of NATIVE_MIN..NATIVE_MAX pixels in its input, rolled up to +-45 degrees, 
 returns each face as a turned box (`Box.angle`: the roll of its eye line) through the learned
 box mapping, and the first landmark crop is level (`sees_roll`: the tracker needs no turned
 searches for it). Each candidate then gets a second look (`edge.detect.second_look`, a
-levelled crop through a logistic regression fitted on our own candidates), whose output is
-its final score.
+levelled crop through a tiny convolutional network fitted on our own candidates), whose
+output is its final score.
 
 A frame is searched at a few scales, each one inference on the whole resized frame: the
 coarsest fits the frame in the base input (BASE, 160x120) and a face filling the frame's
@@ -189,11 +189,9 @@ class CnnDetector:
             found += self._scan(grey, s)
         kept = non_max_suppression(found, self.nms_iou)
         if self.second_look is not None:  # the final score is the second look's
-            looked = []
-            for d in kept:
-                p = self.second_look(grey, d.key_points, d.box.score)
-                if p >= self.second_look.threshold:
-                    looked.append(Detection(replace(d.box, score=p), d.key_points))
+            final = self.second_look.look(grey, [(d.key_points, d.box.score) for d in kept])
+            cut = self.second_look.threshold
+            looked = [Detection(replace(d.box, score=float(p)), d.key_points) for d, p in zip(kept, final) if p >= cut]
             kept = sorted(looked, key=lambda d: -d.box.score)
         return [Detection(self.mapping.apply(d.box), d.key_points) for d in kept[:max_faces]]
 
