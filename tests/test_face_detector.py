@@ -283,7 +283,7 @@ def test_second_look_convolution_is_pytorchs_cross_correlation_relu_and_pool():
     w = np.zeros((2, 2, 3, 3), np.float32)
     w[0, 0, 0, 0] = 1.0  # out 0: channel 0 one row up and one column left (zero outside)
     w[1, 1, 1, 1] = -1.0  # out 1: 45 minus channel 1 (30..59), negative half cut by the ReLU
-    y = conv3x3_relu_pool(x, w, np.array([0.0, 45.0], np.float32))
+    y = conv3x3_relu_pool(x.transpose(0, 2, 3, 1), w, np.array([0.0, 45.0], np.float32)).transpose(0, 3, 1, 2)
     shifted = np.zeros((6, 5), np.float32)
     shifted[1:, 1:] = x[0, 0, :-1, :-1]
     want = shifted[:6, :4].reshape(3, 2, 2, 2).max(axis=(1, 3))  # 2x2 max pooling, the odd column dropped

@@ -56,16 +56,17 @@ def features(grey: np.ndarray, key_points: np.ndarray, score: float) -> np.ndarr
 
 
 def conv3x3_relu_pool(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (N, O, H/2, W/2): a 3x3 convolution (zero padding 1; weights (O, C, 3, 3) as PyTorch keeps
-    them), ReLU, 2x2 max pooling (an odd row or column is dropped, as PyTorch's MaxPool2d does)."""
-    n, c, h, wd = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    cols = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))  # (N, C, H, W, 3, 3)
-    cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * wd, c * 9)
-    y = (cols @ w.reshape(w.shape[0], -1).T + b).reshape(n, h, wd, -1).transpose(0, 3, 1, 2)
-    y = np.maximum(y, 0.0)
+    """(N, H, W, C) -> (N, H/2, W/2, O): a 3x3 convolution (zero padding 1; weights (O, C, 3, 3) as PyTorch keeps
+    them), ReLU, 2x2 max pooling (an odd row or column is dropped, as PyTorch's MaxPool2d does). Channels last:
+    the patches come out of the sliding window in the weights' own (C, 3, 3) order, with no transpose per layer
+    (half the time of channels first); pooling before the bias and ReLU gives the same result on a quarter of it."""
+    n, h, wd, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    cols = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2)).reshape(n * h * wd, c * 9)
+    y = (cols @ w.reshape(w.shape[0], -1).T).reshape(n, h, wd, -1)
     h2, w2 = h // 2, wd // 2
-    return y[:, :, : 2 * h2, : 2 * w2].reshape(n, y.shape[1], h2, 2, w2, 2).max(axis=(3, 5))
+    y = y[:, : 2 * h2, : 2 * w2].reshape(n, h2, 2, w2, 2, -1).max(axis=(2, 4))
+    return np.maximum(y + b, 0.0)
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ class SecondLook:
     def probability(self, feats: np.ndarray) -> np.ndarray:
         z = (np.atleast_2d(feats) - self.mean) / self.std
         if self.convs:
-            x = z[:, : 2 * GRID * GRID].reshape(-1, 2, GRID, GRID).astype(np.float32)
+            x = z[:, : 2 * GRID * GRID].reshape(-1, 2, GRID, GRID).transpose(0, 2, 3, 1).astype(np.float32)
             for w, b in self.convs:
                 x = conv3x3_relu_pool(x, w, b)
-            z = np.concatenate([x.reshape(len(z), -1), z[:, -1:]], axis=1)
+            z = np.concatenate([x.transpose(0, 3, 1, 2).reshape(len(z), -1), z[:, -1:]], axis=1)  # PyTorch's flattening order
         for i, (w, b) in enumerate(self.layers):
             z = z @ w + b
             if i + 1 < len(self.layers):
