@@ -329,3 +329,17 @@ def test_convolutional_second_look_learns_a_face_like_pattern():
     model = fit_classifier(x[:400], y[:400], channels=4, hidden=8)
     p = model.probability(x[400:])
     assert ((p >= 0.5) == (y[400:] == 1)).mean() > 0.9
+
+
+def test_second_look_fits_on_the_candidates_at_or_above_its_floor():
+    from convert.detector.second_look import above_floor
+
+    def cand(score: float) -> np.ndarray:
+        return np.array([0.0, np.log(score / (1 - score))], np.float32)  # the features end with the score's logit
+
+    parts = {"fit": {"X": [cand(0.15), cand(0.2), cand(0.9)], "y": [0, 1, 1]},
+             "calib": {"faces": [[cand(0.12)], [cand(0.5), cand(0.19)]], "neg": {"as_is": [[cand(0.3), cand(0.1)], []]}}}  # fmt: skip
+    kept = above_floor(parts, 0.2)
+    assert kept["fit"]["y"] == [1, 1] and len(kept["fit"]["X"]) == 2  # 0.2 itself stays, despite float32 rounding
+    assert [len(f) for f in kept["calib"]["faces"]] == [0, 1]
+    assert [len(f) for f in kept["calib"]["neg"]["as_is"]] == [1, 0]
