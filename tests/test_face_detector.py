@@ -343,3 +343,20 @@ def test_second_look_fits_on_the_candidates_at_or_above_its_floor():
     assert kept["fit"]["y"] == [1, 1] and len(kept["fit"]["X"]) == 2  # 0.2 itself stays, despite float32 rounding
     assert [len(f) for f in kept["calib"]["faces"]] == [0, 1]
     assert [len(f) for f in kept["calib"]["neg"]["as_is"]] == [1, 0]
+
+
+def test_second_look_threshold_keeps_a_margin_for_few_calibration_photos():
+    from convert.detector.second_look import FALSE_BUDGET, calibrate
+    from edge.detect.second_look import SecondLook
+
+    def cands(*scores: float) -> list[np.ndarray]:
+        return [np.array([np.log(s / (1 - s))]) for s in scores]
+
+    model = SecondLook(((np.ones((1, 1)), np.zeros(1)),), np.zeros(1), np.ones(1), 0.5, 0.2)  # final score = network score
+    n = 100  # photos: the scene budget allows 3.3 false detections; with the one-sigma margin only 1 (1 + 1 <= 3.3 < 2 + 1.41)
+    assert FALSE_BUDGET["scene"] * n == pytest.approx(3.3)
+    scene = [cands(0.9), cands(0.8), cands(0.7)] + [[] for _ in range(n - 3)]
+    calib = {"faces": [cands(0.75), cands(0.95)], "neg": {"as_is": [[] for _ in range(n)], "scaled": scene, "scene": scene}}
+    t, info = calibrate(model, calib)
+    assert t == pytest.approx(0.81)  # the plain count (3 <= 3.3) would have allowed 0.02
+    assert info["calib_miss"] == 0.5 and info["calib_false_per_negative_scene"] == pytest.approx(0.01)

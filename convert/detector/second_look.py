@@ -190,7 +190,6 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, channels: int = CHANNELS, hidde
     held = np.random.default_rng([seed, 5]).random(len(y)) < 0.1
     fit_i, held_i = torch.from_numpy(np.flatnonzero(~held)), torch.from_numpy(np.flatnonzero(held))
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if channels else None  # the CNN's held loss jumps +-5% at a fixed rate
     pos_w = torch.tensor(float((1 - y.mean()) / max(y.mean(), 1e-6)))
 
     def loss_of(idx: torch.Tensor, augment: bool = False) -> torch.Tensor:
@@ -207,8 +206,6 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, channels: int = CHANNELS, hidde
             opt.zero_grad()
             loss_of(batch, augment=bool(channels)).backward()
             opt.step()
-        if sched is not None:
-            sched.step()
         net.eval()
         with torch.no_grad():
             held_loss = float(loss_of(held_i))
@@ -231,16 +228,24 @@ def to_second_look(net, mean: np.ndarray, std: np.ndarray) -> SecondLook:
     return SecondLook(dense, mean, std, 0.5, SCORE_FLOOR, conv)
 
 
+def _within(count: float, allowed: float) -> bool:
+    """A false-detection count is within budget with a one-sigma (Poisson) margin: ~600 held-out photos put ~20 false
+    detections at the budget, and the plain count alone let one fit's validation rate come out 20% over it."""
+    return count + np.sqrt(count) <= allowed
+
+
 def calibrate(model: SecondLook, calib: dict) -> tuple[float, dict]:
     """The final-score threshold: the lowest (most faces kept) at which the false detections per held-out face-free
-    photo, as it is and made a 640x480 scene, are within FALSE_BUDGET; the calibration faces it loses are reported."""
+    photo, as it is and made a 640x480 scene, are within FALSE_BUDGET, with a margin for so few photos (`_within`);
+    the calibration faces it loses are reported."""
     face_best = np.array([model.probability(np.stack(f)).max() if f else 0.0 for f in calib["faces"]])
     neg_p = {k: [model.probability(np.stack(f)) if f else np.zeros(0) for f in v] for k, v in calib["neg"].items()}
     rows = {}
     for t in np.round(np.arange(0.02, 0.99, 0.01), 2):
         fp = {k: float(sum((p >= t).sum() for p in v) / max(len(v), 1)) for k, v in neg_p.items()}
         rows[float(t)] = (float((face_best < t).mean()), fp)
-    ok = [t for t, (_, fp) in rows.items() if all(fp[k] <= b for k, b in FALSE_BUDGET.items())]
+    n_neg = {k: max(len(v), 1) for k, v in neg_p.items()}
+    ok = [t for t, (_, fp) in rows.items() if all(_within(fp[k] * n_neg[k], b * n_neg[k]) for k, b in FALSE_BUDGET.items())]
     best_t = min(ok) if ok else max(rows)
     miss, fp = rows[best_t]
     return best_t, {"threshold": best_t, "calib_miss": miss, **{f"calib_false_per_negative_{k}": v for k, v in fp.items()},
