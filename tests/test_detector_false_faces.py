@@ -13,7 +13,7 @@ from edge.data import load_image
 from edge.paths import data_root, models_dir
 
 NEGATIVES = data_root() / "negatives" / "images"
-CARD_FALSE_PER_PHOTO = 0.0154  # models/cards/detector.md: false detections per validation negative, as they are (8 / 520)
+CARD_FALSE_PER_PHOTO = 0.0192  # models/cards/detector.md: false detections per validation negative, as they are (10 / 520)
 
 
 @pytest.mark.slow
@@ -31,5 +31,5 @@ def test_learned_detector_false_detections_on_face_free_photos():
     for name in names:  # as convert.detector.evaluate reads them: grey photos, handed over as BGR
         grey = cv2.cvtColor(load_image(NEGATIVES / name), cv2.COLOR_BGR2GRAY)
         false += len(det.detect(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), 8))
-    per_photo = false / len(names)  # measured 8 / 520 = 0.0154 (the first version: 47 / 520 = 0.090)
+    per_photo = false / len(names)  # measured 10 / 520 = 0.0192 (the first version: 47 / 520 = 0.090)
     assert per_photo < 1.2 * CARD_FALSE_PER_PHOTO, f"{false} false detections on {len(names)} face-free photos ({per_photo:.3f} each)"
