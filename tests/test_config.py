@@ -100,3 +100,23 @@ def test_options_reach_the_parts_they_set():
     res = rt.run()
     assert (res.frames, res.ended_by) == (3, "--frames 3")
     assert build_pipeline(dataclasses.replace(cfg, smooth=False)).smoothing is None
+
+
+def test_threads_setting_reaches_the_blas_numpy_already_loaded():
+    """`threads` is read after numpy has loaded its BLAS, which an environment variable no longer changes."""
+    import cv2
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from edge.service.build import set_threads
+
+    before = {i["filepath"]: i["num_threads"] for i in threadpool_info()}
+    cv2_before = cv2.getNumThreads()
+    try:
+        set_threads(1)
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert blas, "numpy reports no BLAS library"
+        assert all(i["num_threads"] == 1 for i in blas)
+    finally:
+        for info in threadpool_info():
+            threadpool_limits(limits=before.get(info["filepath"], info["num_threads"]), user_api=info["user_api"])
+        cv2.setNumThreads(cv2_before)
