@@ -240,15 +240,14 @@ def calibrate(model: SecondLook, calib: dict) -> tuple[float, dict]:
     the calibration faces it loses are reported."""
     face_best = np.array([model.probability(np.stack(f)).max() if f else 0.0 for f in calib["faces"]])
     neg_p = {k: [model.probability(np.stack(f)) if f else np.zeros(0) for f in v] for k, v in calib["neg"].items()}
-    rows = {}
-    for t in np.round(np.arange(0.02, 0.99, 0.01), 2):
-        fp = {k: float(sum((p >= t).sum() for p in v) / max(len(v), 1)) for k, v in neg_p.items()}
-        rows[float(t)] = (float((face_best < t).mean()), fp)
     n_neg = {k: max(len(v), 1) for k, v in neg_p.items()}
-    ok = [t for t, (_, fp) in rows.items() if all(_within(fp[k] * n_neg[k], b * n_neg[k]) for k, b in FALSE_BUDGET.items())]
+    rows = {}  # threshold -> (share of calibration faces lost, false detections per kind of negative)
+    for t in np.round(np.arange(0.02, 0.99, 0.01), 2):
+        rows[float(t)] = (float((face_best < t).mean()), {k: int(sum((p >= t).sum() for p in v)) for k, v in neg_p.items()})
+    ok = [t for t, (_, false) in rows.items() if all(_within(false[k], b * n_neg[k]) for k, b in FALSE_BUDGET.items())]
     best_t = min(ok) if ok else max(rows)
-    miss, fp = rows[best_t]
-    return best_t, {"threshold": best_t, "calib_miss": miss, **{f"calib_false_per_negative_{k}": v for k, v in fp.items()},
+    miss, false = rows[best_t]
+    return best_t, {"threshold": best_t, "calib_miss": miss, **{f"calib_false_per_negative_{k}": c / n_neg[k] for k, c in false.items()},
                     "calib_faces": len(face_best), "calib_negative_images": len(neg_p["as_is"])}  # fmt: skip
 
 
