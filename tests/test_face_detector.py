@@ -338,10 +338,12 @@ def test_second_look_fits_on_the_candidates_at_or_above_its_floor():
         return np.array([0.0, np.log(score / (1 - score))], np.float32)  # the features end with the score's logit
 
     parts = {"fit": {"X": [cand(0.15), cand(0.2), cand(0.9)], "y": [0, 1, 1]},
-             "calib": {"faces": [[cand(0.12)], [cand(0.5), cand(0.19)]], "neg": {"as_is": [[cand(0.3), cand(0.1)], []]}}}  # fmt: skip
+             "calib": {"faces": [[cand(0.12)], [cand(0.5), cand(0.19)]], "scene_faces": [[cand(0.21), cand(0.11)], [cand(0.1)]],
+                       "neg": {"as_is": [[cand(0.3), cand(0.1)], []]}}}  # fmt: skip
     kept = above_floor(parts, 0.2)
     assert kept["fit"]["y"] == [1, 1] and len(kept["fit"]["X"]) == 2  # 0.2 itself stays, despite float32 rounding
     assert [len(f) for f in kept["calib"]["faces"]] == [0, 1]
+    assert [len(f) for f in kept["calib"]["scene_faces"]] == [1, 0]
     assert [len(f) for f in kept["calib"]["neg"]["as_is"]] == [1, 0]
 
 
@@ -360,3 +362,23 @@ def test_second_look_threshold_keeps_a_margin_for_few_calibration_photos():
     t, info = calibrate(model, calib)
     assert t == pytest.approx(0.81)  # the plain count (3 <= 3.3) would have allowed 0.02
     assert info["calib_miss"] == 0.5 and info["calib_false_per_negative_scene"] == pytest.approx(0.01)
+    assert "calib_scene_faces" not in info
+    # held-out scene faces are reported at that threshold and do not move it
+    t2, info = calibrate(model, {**calib, "scene_faces": [cands(0.85, 0.3), cands(0.5), []]})
+    assert t2 == t and info["calib_scene_faces"] == 3 and info["calib_scene_miss"] == pytest.approx(2 / 3)
+
+
+def test_second_look_held_out_scenes_list_each_face_s_candidates(ytf68, w300, shipped):
+    """`collect_held_scenes` on a few faces: 640x480 scenes of held-out identities only, each face (centre in the
+    scene) with the features of the candidates that match it, most of them found by the network."""
+    from convert.detector.second_look import _held, collect_held_scenes
+    from convert.training_data import training_samples
+    from edge.data import identity_of
+    from edge.detect.second_look import GRID
+
+    limit = 120
+    assert any(_held(identity_of(s.name)) for s in training_samples(None, "train")[:limit])
+    det = CnnDetector(model_path("detector_int8.tflite"), mapped=False, score_threshold=0.1, second_look=False)
+    faces = collect_held_scenes(det, n_scenes=4, limit=limit)["scene_faces"]
+    assert len(faces) >= 4 and sum(map(bool, faces)) > len(faces) / 2
+    assert all(f.dtype == np.float32 and f.shape == (2 * GRID * GRID + 1,) for cands in faces for f in cands)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,12 +140,13 @@ def aflw_detector_shape(manual21: np.ndarray, mean68: np.ndarray) -> np.ndarray:
     return shape
 
 
-def build_aflw_bank(folder: Path, part: str, bank: FaceBank | None = None, limit: int = 0, patch_max: int = PATCH_MAX) -> FaceBank:
-    """The aflw21 faces of the recorded split's `part` added to `bank` (a new one by default), every pose kept:
-    the faces the 68-point folders lack (profiles, every age and light)."""
+def build_aflw_bank(folder: Path, part: str, bank: FaceBank | None = None, limit: int = 0, patch_max: int = PATCH_MAX,
+                    keep: Callable[[str], bool] | None = None) -> FaceBank:  # fmt: skip
+    """The aflw21 faces of the recorded split's `part` (those whose name `keep` accepts) added to `bank` (a new one by
+    default), every pose kept: the faces the 68-point folders lack (profiles, every age and light)."""
     from edge.shape_model import ShapeModel
 
-    faces = load_aflw21_part(folder, part)[: limit or None]
+    faces = [f for f in load_aflw21_part(folder, part) if keep is None or keep(f.name)][: limit or None]
     mean = ShapeModel.load().mean  # any scale: it is laid on the face by a similarity fit
     bank = FaceBank() if bank is None else bank
     with AflwImages(folder) as reader:
