@@ -322,6 +322,7 @@ def fit_second_look(models: Path | None = None, limit: int = 0, seed: int = 0, h
     folder = models or models_dir()
     det = CnnDetector(folder / DEFAULT_MODEL, mapped=False, score_threshold=COLLECT_FLOOR, second_look=False)
     net = det.path.read_bytes()
+    net += f"min_face {det.min_face:g}".encode()  # the search they were gathered with: the runtime's default
     key = hashlib.sha256(net + f"{CANDIDATES_VERSION}:{COLLECT_FLOOR}:{limit}:{seed}:{aflw21}".encode()).hexdigest()[:16]
     what = f"candidates of {det.path} (network score >= {COLLECT_FLOOR})"
     parts = _cached(CACHE / f"{key}.pkl", what, lambda: collect(det, limit, seed, aflw21))
