@@ -340,10 +340,10 @@ def fit_second_look(models: Path | None = None, limit: int = 0, seed: int = 0, h
     out = folder / VERIFY_FILE
     meta = {k: float(v) for k, v in info.items() if k != "threshold"}
     model.save(out, fit_faces=float(y.sum()), fit_non_faces=float(len(y) - y.sum()), **meta)
-    scenes = ""
+    in_scenes = ""
     if "calib_scene_faces" in info:
-        scenes = f", {100 * info['calib_scene_miss']:.1f}% of {info['calib_scene_faces']} in 640x480 scenes"
+        in_scenes = f", {100 * info['calib_scene_miss']:.1f}% of {info['calib_scene_faces']} in 640x480 scenes"
     print(f"  second look -> {out}: threshold {t:.2f} (calibration: {100 * info['calib_miss']:.2f}% of {info['calib_faces']} photos' faces "
-          f"lost{scenes}; false detections per face-free photo {info['calib_false_per_negative_as_is']:.3f} as it is, "
+          f"lost{in_scenes}; false detections per face-free photo {info['calib_false_per_negative_as_is']:.3f} as it is, "
           f"{info['calib_false_per_negative_scene']:.3f} made a 640x480 scene)", file=sys.stderr)  # fmt: skip
     return model
