@@ -327,8 +327,9 @@ def fit_second_look(models: Path | None = None, limit: int = 0, seed: int = 0, h
     what = f"candidates of {det.path} (network score >= {COLLECT_FLOOR})"
     parts = _cached(CACHE / f"{key}.pkl", what, lambda: collect(det, limit, seed, aflw21))
     key = hashlib.sha256(net + f"{SCENES_VERSION}:{HELD_SCENES}:{COLLECT_FLOOR}:{limit}:{seed}:{aflw21}".encode()).hexdigest()[:16]
-    scenes = _cached(CACHE / f"held-scenes-{key}.pkl", f"{what} in {HELD_SCENES} held-out 640x480 scenes",
-                     lambda: collect_held_scenes(det, HELD_SCENES, limit, seed, aflw21))  # fmt: skip
+    n_scenes = min(HELD_SCENES, limit or HELD_SCENES)  # a --limit run: as many scenes as faces
+    scenes = _cached(CACHE / f"held-scenes-{key}.pkl", f"{what} in {n_scenes} held-out 640x480 scenes",
+                     lambda: collect_held_scenes(det, n_scenes, limit, seed, aflw21))  # fmt: skip
     parts["calib"]["scene_faces"] = scenes["scene_faces"]
     parts = above_floor(parts, SCORE_FLOOR)
     x, y = np.stack(parts["fit"]["X"]), np.array(parts["fit"]["y"], np.float64)
