@@ -46,10 +46,15 @@ def face_iou(box: Box, face: SceneFace) -> float:
     return max(box.iou(face.box), box.iou(face.upright)) if face.upright is not None else box.iou(face.box)
 
 
+def faces_inside(faces: list[SceneFace], w: int, h: int) -> list[SceneFace]:
+    """The faces recall counts: those whose centre is in the w x h scene."""
+    return [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
+
+
 def score_scene(boxes: list[Box], faces: list[SceneFace], w: int, h: int) -> tuple[list[bool], int]:
     """(found per face whose centre is in the scene, false detections). A detection on a face cut by the edge
     (centre outside), or a second one on a found face, is neither found nor false."""
-    inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
+    inside = faces_inside(faces, w, h)
     found = [False] * len(inside)
     false = 0
     ranked = sorted(boxes, key=lambda b: -b.score)
