@@ -207,6 +207,8 @@ def train(
     log: list[dict] = []
     best = -1.0
     hard: Hard = []
+    if init is not None and cfg.mine_every:  # a fine-tune starts from its network's own false alarms, not from none
+        hard = mine_hard_negatives(model, negs)
     t_start = time.perf_counter()
     for epoch in range(cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])
