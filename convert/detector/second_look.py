@@ -61,7 +61,8 @@ CANDIDATES_VERSION = 3  # bump when `collect` changes what it gathers (2: relit 
 # face on a face-free photo; version 1 put a quarter of the first faces in their own photo, as training scenes do) of the
 # held-out identities and photo groups. The calibration photos are whole, mostly frontal faces, of which the 18-epoch
 # network's second look lost 0.9%; of these scenes' faces it lost 23.7% at its threshold (12.0% had no candidate at all),
-# which is what validation sees (the fine-tuned network's: 0.5% and 22.5%, models/cards/detector.md). Reported as `calib_scene_miss`; they do not set the threshold. At the same false
+# which is what validation sees (the fine-tuned network's: 0.5% and 22.5%, models/cards/detector.md). Reported as
+# `calib_scene_miss`; they do not set the threshold. For the 18-epoch network, at the same false
 # detections on the held-out scenes (0.026 per photo) none of these lost fewer of them: 6,000 such scenes of the
 # fitting identities added to the fit (26,331 face candidates instead of 12,207; 23.7% vs 23.5% on an earlier draw of
 # these scenes), a 32 px crop at the same scale (the head around the face: 23.8%), that view shrunk to 24 px (25.7%).
