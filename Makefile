@@ -58,8 +58,7 @@ models: $(VENV)/.full
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks.pt --qat --mirror-heads --epochs 30 --lr 5e-4 --out build/cnn/cnn_landmarks_qat1.pt
 	$(VENV)/bin/edgetrack train cnn --init build/cnn/cnn_landmarks_qat1.pt --qat --mirror-heads --epochs 15 --lr 2e-4 --seed 1 --out build/cnn/cnn_landmarks_qat.pt
 	$(VENV)/bin/edgetrack export cnn --checkpoint build/cnn/cnn_landmarks_qat.pt
-	$(VENV)/bin/edgetrack train detector --no-export   # our face detector (the default): 68-point and aflw21 faces, network (~1.5 h on one core)
-	$(VENV)/bin/edgetrack train detector --init build/detector/detector.pt --epochs 10 --lr 1e-3 --seed 1 --out build/detector/detector_ft.pt   # 10 more epochs on fresh scenes (~50 min), int8 export, second look
+	$(VENV)/bin/edgetrack train detector   # our face detector (the default): 68-point and aflw21 faces, network (~1.5 h on one core), int8 export, second look
 	$(VENV)/bin/edgetrack train boxmap --detector cnn
 	$(VENV)/bin/edgetrack train emotion   # after the CNN: KDEF's points are fitted with the shipped landmarker
 
