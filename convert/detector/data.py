@@ -227,6 +227,11 @@ class SceneFace:
         return max(self.box.w, self.box.h)
 
 
+def faces_inside(faces: list[SceneFace], w: int, h: int) -> list[SceneFace]:
+    """The faces a w x h scene's recall counts: those whose centre is in the scene."""
+    return [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
+
+
 Hard = list[tuple[int, float, float, float]]  # mined hard negatives: (photo, x, y, size) in photo pixels
 
 

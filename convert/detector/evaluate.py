@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.detector.data import SceneFace, build_aflw_bank, build_face_bank, compose, load_negatives, negative_split
+from convert.detector.data import SceneFace, build_aflw_bank, build_face_bank, compose, faces_inside, load_negatives, negative_split
 from convert.training_data import training_samples
 from edge.data.matching import MATCH_IOU, RECALL_IOU, greedy_pairs
 from edge.detect import make_detector
@@ -44,11 +44,6 @@ FACE_RANGE = (16.0, 320.0)
 def face_iou(box: Box, face: SceneFace) -> float:
     """Overlap with the face's landmark box, upright or levelled (whichever frame the detector reports in)."""
     return max(box.iou(face.box), box.iou(face.upright)) if face.upright is not None else box.iou(face.box)
-
-
-def faces_inside(faces: list[SceneFace], w: int, h: int) -> list[SceneFace]:
-    """The faces recall counts: those whose centre is in the w x h scene."""
-    return [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
 
 
 def score_scene(boxes: list[Box], faces: list[SceneFace], w: int, h: int) -> tuple[list[bool], int]:
@@ -126,7 +121,7 @@ def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: 
         rng_a = np.random.default_rng([seed, 2026])
         scenes += [compose(rng_a, aflw, negs, SCENE_SIZE, FACE_RANGE, **scene_kw) for _ in range(n_aflw)]
     w, h = SCENE_SIZE
-    n_faces = sum(len([f for f in fs if 0 <= f.box.cx < w and 0 <= f.box.cy < h]) for _, fs in scenes)
+    n_faces = sum(len(faces_inside(fs, w, h)) for _, fs in scenes)
     report: dict = {"scenes": len(scenes), "scene_size": list(SCENE_SIZE), "face_range_px": list(FACE_RANGE), "negatives": len(negs),
                     "faces": n_faces, "detectors": {}}  # fmt: skip
     for label in names:  # NAME, NAME@MIN_FACE, cnn=DIR
@@ -140,8 +135,7 @@ def run(names: list[str], n_scenes: int, seed: int, large_min_face: int, limit: 
             ms.append(t)
             found, false = score_scene(boxes, faces, w, h)
             false_scene += false
-            inside = [f for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h]
-            for f, ok in zip(inside, found):
+            for f, ok in zip(faces_inside(faces, w, h), found):
                 for g in face_groups(f):
                     groups[g].append(ok)
         fp_native = sum(len(det.detect(cv2.cvtColor(n, cv2.COLOR_GRAY2BGR), 8)) for n in negs)

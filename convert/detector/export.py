@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.detector.data import SCENE, SceneCache, build_face_bank, load_negatives, make_scenes, negative_split
+from convert.detector.data import SCENE, SceneCache, build_face_bank, faces_inside, load_negatives, make_scenes, negative_split
 from convert.detector.model import OUTPUTS, count_params
 from convert.detector.train import decode_outputs, load_checkpoint, match, to_tensor
 from convert.training_data import training_samples
@@ -49,7 +49,7 @@ def scores(dets_per_scene: list[list], cache: SceneCache, threshold: float) -> d
     n_faces = tp = fp = 0
     for dets, faces in zip(dets_per_scene, cache.faces):
         boxes = [d.box for d in dets if d.box.score >= threshold]
-        inside = [f.box for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h and f.size >= 10]
+        inside = [f.box for f in faces_inside(faces, w, h) if f.size >= 10]
         found, true = match(boxes, inside)
         n_faces += len(inside)
         tp += sum(true)

@@ -31,6 +31,7 @@ from convert.detector.data import (
     build_aflw_bank,
     build_face_bank,
     compose,
+    faces_inside,
     load_negatives,
     make_scenes,
     negative_group,
@@ -57,6 +58,7 @@ NEG_KINDS = ("as_is", "scaled", "scene")  # each held-out face-free photo: as it
 FALSE_BUDGET = {"as_is": 0.077, "scene": 0.033}
 CANDIDATES_VERSION = 3  # bump when `collect` changes what it gathers (2: relit scenes without textures, as validation;
 # 3: held-out photos no longer fitted on under a synthetic texture)
+
 # 640x480 scenes composed as the validation ones are (faces 16-320 px, rolled, cut by the edge, occluded, relit, every
 # face on a face-free photo; version 1 put a quarter of the first faces in their own photo, as training scenes do) of the
 # held-out identities and photo groups. The calibration photos are whole, mostly frontal faces, of which the 18-epoch
@@ -155,7 +157,7 @@ def collect_held_scenes(det: CnnDetector, n_scenes: int = HELD_SCENES, limit: in
                         aflw21: Path | None = None) -> dict[str, list]:  # fmt: skip
     """{'scene_faces': per face (centre in the scene) of HELD_SCENE_SIZE scenes of held-out identities, aflw21 faces
     and negative groups, the features of its candidates at IoU >= 0.5 (the validation's match)}."""
-    from convert.detector.evaluate import face_iou, faces_inside
+    from convert.detector.evaluate import face_iou
 
     samples = [s for s in training_samples(None, "train")[: limit or None] if _held(identity_of(s.name))]
     bank = build_face_bank(samples, progress=False)

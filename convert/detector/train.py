@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from convert.cnn.model import set_export_clamps, set_fake_quant
-from convert.detector.data import SCENE, FaceBank, Hard, SceneCache, SceneFace, make_scenes, targets
+from convert.detector.data import SCENE, FaceBank, Hard, SceneCache, SceneFace, faces_inside, make_scenes, targets
 from convert.detector.model import DetectorNet, count_params
 from edge.data.matching import RECALL_IOU, box_iou, greedy_pairs
 from edge.detect.cnn import STRIDES, Detection, decode_level, non_max_suppression
@@ -133,7 +133,7 @@ def validate(model: DetectorNet, cache: SceneCache, batch: int = 64) -> dict:
     for start in range(0, len(cache), batch):
         outs = [o.numpy() for o in model(to_tensor(cache.images[start : start + batch]))]
         for dets, faces in zip(decode_outputs(outs, 0.05), cache.faces[start : start + batch]):
-            inside = [f.box for f in faces if 0 <= f.box.cx < w and 0 <= f.box.cy < h and f.size >= 10]
+            inside = [f.box for f in faces_inside(faces, w, h) if f.size >= 10]
             found, true = match([d.box for d in dets], inside)
             n_faces += len(inside)
             scored += [(d.box.score, t) for d, t in zip(dets, true)]
