@@ -46,10 +46,11 @@ PAD = 16  # inputs are padded to a multiple of the coarsest stride
 KEEP_INTERPRETERS = 6  # input shapes whose interpreters are kept
 DEFAULT_THRESHOLD = 0.5  # the network's score a face needs when there is no second look
 FIX = "run `make models` (edgetrack train detector) or pass the right model path"
-# the smallest face searched for by default, frame px. 20 was tried (issue 20 asks for faces down to 20 px): with the
-# second look refitted and calibrated on a 20 px search, validation recall rose from 74.0% to 80.5%, but its false
-# detections per face-free 640x480 scene came out at 0.044, over Haar's 0.033 (calibration had said 0.026); at 24 px
-# they are 0.021. `--detector-min-face 20` remains the user's choice.
+# the smallest face searched for by default, frame px. 20 was tried (issue 20 asks for faces down to 20 px), the second
+# look refitted and calibrated on a 20 px search without the calibration leak (models/cards/detector.md): validation
+# recall 74.0% -> 77.2% within Haar's false detections (0.029 per face-free 640x480 scene against 0.033; 24 px: 0.021),
+# but 7 / 3 of the annotated ytf68 / 300w-train val faces missed against 1 / 2. `--detector-min-face 20` remains the
+# user's choice.
 DEFAULT_MIN_FACE = 24
 
 
